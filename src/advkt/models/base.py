@@ -1,0 +1,38 @@
+"""What every backbone exposes for distillation.
+
+``model(x)`` returns logits (N, K). ``model(x, features=True)`` returns ``(logits, feats)`` with
+``feats`` a :class:`Features`:
+
+- ``stem``: the input of the first stage (N, C0, *S0), after the stem convolution;
+- ``blocks``: ``blocks[s][b]`` is the output of block ``b`` of stage ``s`` (N, C_s, *S_s); the
+  stage output is ``blocks[s][-1]``, the stage input is ``stem`` or ``blocks[s-1][-1]``;
+- ``pooled``: the vector the classifier reads (N, D).
+
+Spatial dims ``*S`` are (H, W) for images, (L,) for 1-D signals and (1,) for MLP layers, so every
+feature is at least 3-D and losses can flatten dims 2.. without caring which. "Block" means a
+residual block for ResNets/WRN/MobileNet, a conv(-bn-relu) layer for VGG/LeNet, a hidden layer for
+an MLP. Features are taken after the block's last activation (the pre-activation variant, where a
+loss wants it, is a loss-side choice).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Features:
+    stem: torch.Tensor
+    blocks: list[list[torch.Tensor]]
+    pooled: torch.Tensor
+
+    @property
+    def stages(self) -> list[torch.Tensor]:
+        """Stage outputs."""
+        return [b[-1] for b in self.blocks]
+
+    @property
+    def stage_inputs(self) -> list[torch.Tensor]:
+        return [self.stem] + [b[-1] for b in self.blocks[:-1]]
