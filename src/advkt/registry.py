@@ -45,9 +45,8 @@ class Registry:
     def get(self, name: str) -> Callable[..., Any]:
         self._load()
         if name not in self._items:
-            raise UnknownNameError(
-                f"unknown {self.kind} '{name}'; valid {self.kind}s: {', '.join(sorted(self._items))}"
-            )
+            valid = ", ".join(sorted(self._items))
+            raise UnknownNameError(f"unknown {self.kind} '{name}'; valid {self.kind}s: {valid}")
         return self._items[name]
 
 

@@ -30,7 +30,9 @@ class TensorData:
     num_classes: int
     mean: tuple[float, ...] = ()
     std: tuple[float, ...] = ()
-    augment: dict = field(default_factory=dict)  # default batch augmentation, e.g. {"crop": 4, "flip": True}
+    augment: dict = field(
+        default_factory=dict
+    )  # default batch augmentation, e.g. {"crop": 4, "flip": True}
     name: str = ""
 
     def __post_init__(self) -> None:
@@ -46,6 +48,11 @@ class TensorData:
 
     def subset(self, index: torch.Tensor) -> TensorData:
         return TensorData(
-            self.x[index], self.y[index], self.num_classes, self.mean, self.std, self.augment,
+            self.x[index],
+            self.y[index],
+            self.num_classes,
+            self.mean,
+            self.std,
+            self.augment,
             self.name,
         )
