@@ -1,0 +1,5 @@
+import sys
+
+from advkt.cli import main
+
+sys.exit(main())

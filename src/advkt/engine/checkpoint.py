@@ -1,0 +1,146 @@
+"""Checkpoints that never run code when loaded and survive a crash or a kill.
+
+A checkpoint is a folder ``<run>/ckpt/<tag>/`` holding
+
+- ``model.safetensors``: the student's weights; ``spec.json``: the student's architecture;
+- ``method.safetensors``: the method's other trainable parts (discriminators, adapters, ...);
+- ``state.pt``: optimiser state, RNG state and counters, read with ``torch.load(weights_only=True)``.
+
+It is written into a temporary folder and renamed into place (atomic on POSIX), then a one-line
+pointer file (``last``, ``best``) is replaced atomically. A crash at any moment leaves the previous
+pointer on a complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, unreadable, or does not match the architecture asked for."""
+
+
+def _tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
+
+
+def _write_text_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def save(
+    run_dir: str | Path,
+    tag: str,
+    method: nn.Module,
+    spec: dict,
+    state: dict[str, Any],
+    pointers: tuple[str, ...] = ("last",),
+) -> Path:
+    """Write checkpoint ``tag`` and point ``pointers`` at it; drop checkpoints nothing points to."""
+    root = Path(run_dir) / "ckpt"
+    root.mkdir(parents=True, exist_ok=True)
+    final = root / tag
+    tmp = root / f".{tag}.tmp{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    full = method.state_dict()
+    student = {k[len("student.") :]: v for k, v in full.items() if k.startswith("student.")}
+    rest = {k: v for k, v in full.items() if not k.startswith("student.")}
+    save_file(_tensors(student), str(tmp / "model.safetensors"))
+    save_file(_tensors(rest), str(tmp / "method.safetensors"))
+    (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
+    torch.save(state, tmp / "state.pt")
+    if final.exists():  # rewriting the same tag: move the old one aside first
+        old = root / f".{tag}.old{os.getpid()}"
+        os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, final)
+    for p in pointers:
+        _write_text_atomic(root / p, tag + "\n")
+    live = {(root / p).read_text().strip() for p in ("last", "best") if (root / p).exists()}
+    for d in root.iterdir():
+        if d.is_dir() and not d.name.startswith(".") and d.name not in live:
+            shutil.rmtree(d, ignore_errors=True)
+    return final
+
+
+def resolve(path: str | Path, pointer: str = "last") -> Path:
+    """A run folder, its ``ckpt`` folder or a checkpoint folder -> the checkpoint folder."""
+    p = Path(path)
+    for root in (p / "ckpt", p):
+        ptr = root / pointer
+        if ptr.is_file():
+            return root / ptr.read_text().strip()
+    if (p / "model.safetensors").is_file():
+        return p
+    raise CheckpointError(
+        f"no checkpoint at {p}: expected a run folder with ckpt/{pointer}, or a folder holding "
+        "model.safetensors and spec.json"
+    )
+
+
+def read_spec(ckpt: Path) -> dict:
+    try:
+        return json.loads((ckpt / "spec.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise CheckpointError(f"cannot read {ckpt / 'spec.json'}: {exc}") from None
+
+
+def load_model_weights(model: nn.Module, ckpt: Path, expected_spec: dict | None = None) -> None:
+    """Load a student's weights into ``model``; the spec and every tensor shape must match."""
+    if expected_spec is not None:
+        spec = read_spec(ckpt)
+        if spec != expected_spec:
+            raise CheckpointError(
+                f"checkpoint {ckpt} holds {_describe(spec)}, but {_describe(expected_spec)} "
+                "was asked for"
+            )
+    try:
+        weights = load_file(str(ckpt / "model.safetensors"))
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"cannot read {ckpt / 'model.safetensors'}: {exc}") from None
+    _load_strict(model, weights, ckpt / "model.safetensors")
+
+
+def load_method(method: nn.Module, ckpt: Path) -> dict[str, Any]:
+    """Restore a whole method (student + its parts) and return the training state."""
+    student = load_file(str(ckpt / "model.safetensors"))
+    rest = load_file(str(ckpt / "method.safetensors"))
+    full = {f"student.{k}": v for k, v in student.items()} | rest
+    _load_strict(method, full, ckpt)
+    return torch.load(ckpt / "state.pt", map_location="cpu", weights_only=True)
+
+
+def _load_strict(module: nn.Module, weights: dict[str, torch.Tensor], where: Path) -> None:
+    own = module.state_dict()
+    missing = sorted(set(own) - set(weights))
+    unexpected = sorted(set(weights) - set(own))
+    wrong = [k for k in own if k in weights and own[k].shape != weights[k].shape]
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing[:3]}")
+        if unexpected:
+            parts.append(f"unexpected {unexpected[:3]}")
+        if wrong:
+            k = wrong[0]
+            parts.append(f"'{k}' is {tuple(weights[k].shape)}, model has {tuple(own[k].shape)}")
+        raise CheckpointError(f"{where} does not match the architecture: " + "; ".join(parts))
+    module.load_state_dict(weights)
+
+
+def _describe(spec: dict) -> str:
+    args = {k: v for k, v in spec.items() if k != "name"}
+    return f"a '{spec.get('name')}' model {args}"

@@ -1,0 +1,491 @@
+"""The one training loop, for every method.
+
+Read it top to bottom: ``train`` builds data, models and the method from a recipe, then runs
+``_train_epoch`` and ``evaluate`` each epoch, writing metrics and checkpoints into the run folder.
+Methods only supply losses (see ``advkt.methods.base``); this file owns devices, autocast,
+distributed averaging, clipping, schedules, the NaN guard, logging and checkpoints.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import platform
+import sys
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from advkt.data import load as load_data
+from advkt.data.augment import augment_batch, to_float
+from advkt.data.base import TensorData
+from advkt.engine import checkpoint as ckpt
+from advkt.engine import distributed as dist
+from advkt.methods.base import Batch, Method
+from advkt.models import build_model
+from advkt.recipe import Recipe, RecipeError, load_recipe, recipe_from_json, save_recipe
+from advkt.registry import METHODS
+
+
+class DivergenceError(RuntimeError):
+    """A loss became NaN or infinite; the message names it and the last good checkpoint."""
+
+
+@dataclass
+class Data:
+    train: TensorData
+    test: TensorData
+
+
+# --------------------------------------------------------------------------- set-up
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def load_splits(recipe: Recipe) -> Data:
+    d = recipe.data
+    train = load_data(d.dataset, d.root, "train", **d.args)
+    test = load_data(d.dataset, d.root, "test", **d.args)
+    # budget subsets: a fixed shuffle, the same for every seed and method
+    g = torch.Generator().manual_seed(0)
+    if d.train_subset and d.train_subset < len(train):
+        train = train.subset(torch.randperm(len(train), generator=g)[: d.train_subset])
+    if d.test_subset and d.test_subset < len(test):
+        test = test.subset(torch.randperm(len(test), generator=g)[: d.test_subset])
+    return Data(train, test)
+
+
+def labelled_targets(y: torch.Tensor, fraction: float, num_classes: int, seed: int) -> torch.Tensor:
+    """Keep the label of a class-stratified ``fraction`` of the samples, set the others to -1."""
+    if fraction >= 1.0:
+        return y.clone()
+    g = torch.Generator().manual_seed(10_000 + seed)
+    out = torch.full_like(y, -1)
+    for c in range(num_classes):
+        idx = (y == c).nonzero().flatten()
+        keep = max(1, round(fraction * len(idx)))
+        chosen = idx[torch.randperm(len(idx), generator=g)[:keep]]
+        out[chosen] = c
+    return out
+
+
+def model_spec(spec, data: TensorData) -> dict:
+    return {
+        "name": spec.model,
+        "num_classes": data.num_classes,
+        "in_channels": data.input_shape[0],
+        **spec.args,
+    }
+
+
+def build_teacher(recipe: Recipe, data: TensorData, quiet: bool) -> nn.Module | None:
+    t = recipe.teacher
+    if t is None:
+        return None
+    spec = model_spec(t, data)
+    teacher = build_model(spec)
+    if t.checkpoint:
+        where = ckpt.resolve(t.checkpoint)
+    elif t.recipe:
+        trecipe = load_recipe(t.recipe)
+        if (trecipe.student.model, trecipe.student.args) != (t.model, t.args):
+            raise RecipeError(
+                f"teacher recipe {t.recipe} trains a '{trecipe.student.model}' "
+                f"{trecipe.student.args}, but 'teacher' asks for '{t.model}' {t.args}"
+            )
+        run_dir = Path(recipe.out) / "teachers" / f"{trecipe.name}-{trecipe.digest()}"
+        if not (run_dir / "summary.json").is_file():
+            train(trecipe, run_dir=run_dir, quiet=quiet)
+        where = ckpt.resolve(run_dir)
+    else:
+        raise RecipeError("'teacher' needs either 'checkpoint' (a trained run) or 'recipe'")
+    ckpt.load_model_weights(teacher, where, expected_spec=spec)
+    teacher.eval().requires_grad_(False)
+    return teacher
+
+
+def build_method(
+    recipe: Recipe,
+    student: nn.Module,
+    teacher: nn.Module | None,
+    data: TensorData,
+    device: torch.device,
+) -> Method:
+    cls = METHODS.get(recipe.method.name)
+    sig = inspect.signature(cls.__init__)
+    fixed = {"self", "student", "teacher", "num_classes", "example_input"}
+    valid = [p for p in sig.parameters if p not in fixed]
+    for key in recipe.method.args:
+        if key not in valid:
+            raise RecipeError(
+                f"unknown argument 'method.args.{key}' for method '{recipe.method.name}'; "
+                f"valid: {', '.join(valid) or '(none)'}"
+            )
+    example = to_float(data.x[:2], data.mean, data.std).to(device)
+    return cls(
+        student, teacher, num_classes=data.num_classes, example_input=example, **recipe.method.args
+    )
+
+
+def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bool]]:
+    """One optimiser per named group; returns them and whether each follows the LR schedule."""
+    optims, scheduled = {}, {}
+    for name, (params, spec) in method.param_groups().items():
+        params = [p for p in params if p.requires_grad]
+        s = recipe.train.optimizer.model_dump() if spec is None else spec
+        if s["name"] == "sgd":
+            opt = torch.optim.SGD(
+                params,
+                lr=s["lr"],
+                momentum=s.get("momentum", 0.0),
+                weight_decay=s.get("weight_decay", 0.0),
+                nesterov=s.get("nesterov", False),
+            )
+        else:
+            cls = torch.optim.Adam if s["name"] == "adam" else torch.optim.AdamW
+            opt = cls(
+                params,
+                lr=s["lr"],
+                betas=tuple(s.get("betas", (0.9, 0.999))),
+                weight_decay=s.get("weight_decay", 0.0),
+            )
+        optims[name] = opt
+        scheduled[name] = spec is None or spec.get("schedule", False)
+    return optims, scheduled
+
+
+def lr_factor(recipe: Recipe, epoch: float) -> float:
+    """Multiplier of the base LR at fractional epoch ``epoch`` (warm-up, then step or cosine)."""
+    s, total = recipe.train.schedule, recipe.train.epochs
+    if s.warmup_epochs > 0 and epoch < s.warmup_epochs:
+        return (epoch + 1e-8) / s.warmup_epochs
+    if s.name == "step":
+        return s.gamma ** sum(epoch >= m for m in s.milestones)
+    if s.name == "cosine":
+        t = (epoch - s.warmup_epochs) / max(1e-8, total - s.warmup_epochs)
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
+    return 1.0
+
+
+# --------------------------------------------------------------------------- the loop
+
+
+def evaluate(
+    model: nn.Module, data: TensorData, device: torch.device, batch_size: int, autocast=nullcontext
+) -> float:
+    """Top-1 accuracy (%) on ``data``; under torchrun each rank scores its shard."""
+    rank, world = (
+        (torch.distributed.get_rank(), torch.distributed.get_world_size())
+        if (dist.is_distributed())
+        else (0, 1)
+    )
+    was = model.training
+    model.eval()
+    correct = 0
+    idx = torch.arange(rank, len(data), world)
+    with torch.no_grad():
+        for i in range(0, len(idx), batch_size):
+            j = idx[i : i + batch_size]
+            x = to_float(data.x[j].to(device), data.mean, data.std)
+            with autocast():
+                pred = model(x).argmax(1)
+            correct += (pred.cpu() == data.y[j]).sum().item()
+    model.train(was)
+    c, n = dist.all_sum([float(correct), float(len(idx))], device)
+    return 100.0 * c / max(1.0, n)
+
+
+def _train_epoch(
+    method: Method,
+    teacher: nn.Module | None,
+    data: TensorData,
+    y_train: torch.Tensor,
+    recipe: Recipe,
+    optims: dict,
+    scheduled: dict,
+    base_lrs: dict,
+    epoch: int,
+    device: torch.device,
+    autocast,
+    scaler,
+    rank: int,
+    world: int,
+    quiet: bool,
+) -> dict[str, float]:
+    t = recipe.train
+    n = len(data)
+    g = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
+    order = torch.randperm(n, generator=g)
+    steps_per_epoch = max(1, n // t.batch_size)
+    local = t.batch_size // world
+    aug_gen = torch.Generator(device=device).manual_seed(recipe.seed * 100_003 + epoch * 17 + rank)
+    aug = recipe.data.augment if recipe.data.augment is not None else data.augment
+    steps = method.steps()
+    sums: dict[str, torch.Tensor] = {}
+    method.train()
+    bar = tqdm(
+        range(steps_per_epoch),
+        desc=f"epoch {epoch + 1}/{t.epochs}",
+        leave=False,
+        disable=quiet or rank != 0,
+        mininterval=1.0,
+    )
+    for i in bar:
+        idx = order[i * t.batch_size : (i + 1) * t.batch_size][rank::world][:local]
+        x = data.x[idx].to(device, non_blocking=True)
+        if aug:
+            x = augment_batch(x, aug, generator=aug_gen)
+        x = to_float(x, data.mean, data.std)
+        batch = Batch(
+            x=x, y=y_train[idx].to(device, non_blocking=True), epoch=epoch + i / steps_per_epoch
+        )
+        with autocast():
+            if teacher is not None:
+                with torch.no_grad():
+                    if method.teacher_features:
+                        batch.t_logits, batch.t_feats = teacher(x, features=True)
+                    else:
+                        batch.t_logits = teacher(x)
+        f = lr_factor(recipe, epoch + i / steps_per_epoch)
+        for name, opt in optims.items():
+            if scheduled[name]:
+                for group, base in zip(opt.param_groups, base_lrs[name]):
+                    group["lr"] = base * f
+        for name, fn in steps:
+            opt = optims[name]
+            opt.zero_grad(set_to_none=True)
+            with autocast():
+                out = fn(batch)
+            loss = out["loss"]
+            (scaler.scale(loss) if scaler else loss).backward()
+            params = [p for grp in opt.param_groups for p in grp["params"]]
+            if world > 1:
+                dist.average_gradients(params)
+            if t.grad_clip:
+                if scaler:
+                    scaler.unscale_(opt)
+                nn.utils.clip_grad_norm_(params, t.grad_clip)
+            scaler.step(opt) if scaler else opt.step()
+            method.after_step(name)
+            for k, v in out.items():
+                key = f"{name}/{k}"
+                v = v.detach().float()
+                sums[key] = sums[key] + v if key in sums else v
+        if scaler:
+            scaler.update()
+        if (i + 1) % t.check_every == 0 or i + 1 == steps_per_epoch:
+            _check_finite(sums, epoch, i)
+            if not quiet and rank == 0:
+                bar.set_postfix(
+                    {
+                        k.split("/")[-1]: f"{v.item() / (i + 1):.3g}"
+                        for k, v in list(sums.items())[:4]
+                    }
+                )
+    return {k: v.item() / steps_per_epoch for k, v in sums.items()}
+
+
+def _check_finite(sums: dict[str, torch.Tensor], epoch: int, step: int) -> None:
+    vals = torch.stack(list(sums.values()))
+    if not bool(torch.isfinite(vals).all()):
+        bad = [k for k, v in sums.items() if not torch.isfinite(v)]
+        raise DivergenceError(
+            f"loss '{bad[0]}' became {sums[bad[0]].item()} at epoch {epoch + 1}, step {step + 1}"
+        )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def new_run_dir(recipe: Recipe) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(recipe.out) / f"{recipe.name or recipe.method.name}-s{recipe.seed}-{stamp}"
+
+
+def train(
+    recipe: Recipe | None,
+    run_dir: str | Path | None = None,
+    resume: str | Path | None = None,
+    quiet: bool = False,
+) -> dict[str, Any]:
+    """Train ``recipe`` into ``run_dir`` (or continue the run at ``resume``); return its summary."""
+    if resume is not None:
+        run_dir = Path(resume)
+        recipe = recipe_from_json(run_dir / "recipe.json")
+    device = pick_device(recipe.train.device)
+    rank, world = dist.init_from_env(device.type)
+    if recipe.train.batch_size % world:
+        raise RecipeError(
+            f"train.batch_size {recipe.train.batch_size} is not divisible by the {world} processes"
+        )
+    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(recipe)
+    if rank == 0:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_recipe(recipe, run_dir / "recipe.json")
+
+    torch.manual_seed(recipe.seed)
+    data = load_splits(recipe)
+    teacher = build_teacher(recipe, data.train, quiet)
+    torch.manual_seed(recipe.seed)  # the student's init must not depend on the teacher's path
+    spec = model_spec(recipe.student, data.train)
+    student = build_model(spec)
+    if teacher is not None:
+        teacher.to(device)
+    method = build_method(recipe, student, teacher, data.train, device).to(device)
+    if world > 1:
+        dist.broadcast_module(method)
+    optims, scheduled = build_optimizers(method, recipe)
+    base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
+    use_amp = device.type == "cuda" and recipe.train.amp != "none"
+    amp_dtype = torch.bfloat16 if recipe.train.amp == "bf16" else torch.float16
+
+    def autocast():
+        return torch.autocast("cuda", dtype=amp_dtype) if use_amp else nullcontext()
+
+    scaler = torch.amp.GradScaler("cuda") if use_amp and recipe.train.amp == "fp16" else None
+
+    y_train = labelled_targets(
+        data.train.y, recipe.data.labelled_fraction, data.train.num_classes, recipe.seed
+    )
+    start, best, best_epoch, wall = 0, -1.0, -1, 0.0
+    if resume is not None:
+        state = ckpt.load_method(method, ckpt.resolve(run_dir))
+        for k, o in optims.items():
+            o.load_state_dict(state["optimizers"][k])
+        if scaler and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng_cpu"])
+        if device.type == "cuda" and state.get("rng_cuda") is not None:
+            torch.cuda.set_rng_state(state["rng_cuda"])
+        start, best, best_epoch = state["epoch"], state["best_acc"], state["best_epoch"]
+        wall = state["wall_time_s"]
+        _truncate_metrics(run_dir / "metrics.jsonl", start)
+
+    teacher_acc = (
+        evaluate(teacher, data.test, device, recipe.train.eval_batch_size, autocast)
+        if teacher is not None
+        else None
+    )
+    acc = float("nan")
+    for epoch in range(start, recipe.train.epochs):
+        t0 = time.perf_counter()
+        try:
+            losses = _train_epoch(
+                method,
+                teacher,
+                data.train,
+                y_train,
+                recipe,
+                optims,
+                scheduled,
+                base_lrs,
+                epoch,
+                device,
+                autocast,
+                scaler,
+                rank,
+                world,
+                quiet,
+            )
+        except DivergenceError as exc:
+            last = run_dir / "ckpt" / "last"
+            kept = (
+                f"the last good checkpoint is {ckpt.resolve(run_dir)}"
+                if last.exists()
+                else "no checkpoint was written before it"
+            )
+            raise DivergenceError(f"{exc}; training stopped, {kept}") from None
+        wall += time.perf_counter() - t0
+        acc = evaluate(method.student, data.test, device, recipe.train.eval_batch_size, autocast)
+        is_best = acc > best
+        if is_best:
+            best, best_epoch = acc, epoch + 1
+        if rank == 0:
+            lr = optims["student"].param_groups[0]["lr"] if "student" in optims else None
+            record = {
+                "epoch": epoch + 1,
+                "test_acc": acc,
+                "lr": lr,
+                "epoch_time_s": time.perf_counter() - t0,
+                **losses,
+            }
+            with open(run_dir / "metrics.jsonl", "a") as fh:
+                fh.write(json.dumps(record) + "\n")
+            if not quiet:
+                shown = " ".join(f"{k}={v:.4g}" for k, v in losses.items())
+                print(
+                    f"[{run_dir.name}] epoch {epoch + 1}/{recipe.train.epochs} "
+                    f"test_acc={acc:.2f} {shown}",
+                    file=sys.stderr,
+                )
+            last_epoch = epoch + 1 == recipe.train.epochs
+            if (epoch + 1) % recipe.train.save_every == 0 or last_epoch or is_best:
+                state = {
+                    "optimizers": {k: o.state_dict() for k, o in optims.items()},
+                    "scaler": scaler.state_dict() if scaler else None,
+                    "rng_cpu": torch.get_rng_state(),
+                    "rng_cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None,
+                    "epoch": epoch + 1,
+                    "best_acc": best,
+                    "best_epoch": best_epoch,
+                    "wall_time_s": wall,
+                }
+                pointers = ("last", "best") if is_best else ("last",)
+                ckpt.save(run_dir, f"e{epoch + 1:04d}", method, spec, state, pointers)
+        dist.barrier()
+
+    summary = {
+        "name": recipe.name,
+        "method": recipe.method.name,
+        "dataset": recipe.data.dataset,
+        "student": spec,
+        "teacher": recipe.teacher.model if recipe.teacher else None,
+        "seed": recipe.seed,
+        "epochs": recipe.train.epochs,
+        "test_acc": acc,
+        "best_acc": best,
+        "best_epoch": best_epoch,
+        "teacher_acc": teacher_acc,
+        "labelled_fraction": recipe.data.labelled_fraction,
+        "wall_time_s": wall,
+        "world_size": world,
+        "device": str(device),
+        **_size(student, data.train),
+        "versions": {
+            "advkt": _version(),
+            "torch": torch.__version__,
+            "python": platform.python_version(),
+        },
+    }
+    if rank == 0:
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _size(model: nn.Module, data: TensorData) -> dict[str, int]:
+    from advkt.profile import count_flops, count_params
+
+    return {"params": count_params(model), "flops": count_flops(model, data.input_shape)}
+
+
+def _version() -> str:
+    from advkt import __version__
+
+    return __version__
+
+
+def _truncate_metrics(path: Path, epochs: int) -> None:
+    if path.exists():
+        keep = [ln for ln in path.read_text().splitlines() if json.loads(ln)["epoch"] <= epochs]
+        path.write_text("".join(ln + "\n" for ln in keep))

@@ -1,0 +1,78 @@
+"""``advkt eval``: clean and robust accuracy of a saved run, rebuilt from its folder alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from advkt.engine import checkpoint as ckpt
+from advkt.engine.trainer import load_splits, pick_device
+from advkt.models import build_model
+from advkt.recipe import recipe_from_json
+
+# the usual L-inf radii (pixel units) where the user gives none
+DEFAULT_EPS = {"mnist": 0.3, "usps": 0.3, "cifar10": 8 / 255, "cifar100": 8 / 255}
+
+
+def load_student(run: str | Path, which: str = "last") -> torch.nn.Module:
+    where = ckpt.resolve(run, which)
+    model = build_model(ckpt.read_spec(where))
+    ckpt.load_model_weights(model, where)
+    return model.eval()
+
+
+def evaluate_run(
+    run: str | Path,
+    attack: str = "none",
+    eps: float | None = None,
+    steps: int = 20,
+    step_size: float | None = None,
+    limit: int | None = None,
+    which: str = "last",
+    batch_size: int = 500,
+) -> dict:
+    recipe = recipe_from_json(Path(run) / "recipe.json")
+    device = pick_device(recipe.train.device)
+    model = load_student(run, which).to(device)
+    test = load_splits(recipe).test
+    x_all, y_all = test.x[:limit], test.y[:limit]
+    result: dict = {"run": str(run), "checkpoint": which, "samples": len(y_all)}
+
+    def normalize(x: torch.Tensor) -> torch.Tensor:  # attacks work in pixel space [0, 1]
+        if test.x.dtype != torch.uint8:
+            return x
+        mean = torch.tensor(test.mean, device=x.device).view(1, -1, *([1] * (x.dim() - 2)))
+        std = torch.tensor(test.std, device=x.device).view(1, -1, *([1] * (x.dim() - 2)))
+        return (x - mean) / std
+
+    clean = robust = 0
+    for i in range(0, len(y_all), batch_size):
+        xb = x_all[i : i + batch_size].to(device)
+        yb = y_all[i : i + batch_size].to(device)
+        pix = xb.float() / 255 if xb.dtype == torch.uint8 else xb.float()
+        with torch.no_grad():
+            clean += (model(normalize(pix)).argmax(1) == yb).sum().item()
+        if attack != "none":
+            from advkt import attacks
+
+            e = eps if eps is not None else DEFAULT_EPS.get(recipe.data.dataset, 8 / 255)
+            if attack == "fgsm":
+                adv = attacks.fgsm(model, pix, yb, e, normalize=normalize)
+            else:
+                adv = attacks.pgd(
+                    model,
+                    pix,
+                    yb,
+                    e,
+                    step=step_size or 2.5 * e / steps,
+                    steps=steps,
+                    normalize=normalize,
+                )
+            with torch.no_grad():
+                robust += (model(normalize(adv)).argmax(1) == yb).sum().item()
+            result.update({"attack": attack, "eps": e, "steps": steps if attack == "pgd" else 1})
+    result["clean_acc"] = 100.0 * clean / len(y_all)
+    if attack != "none":
+        result["robust_acc"] = 100.0 * robust / len(y_all)
+    return result

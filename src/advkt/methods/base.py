@@ -1,0 +1,102 @@
+"""The method contract: a method owns the mathematics, the engine owns the loop.
+
+A method is an ``nn.Module`` holding the student and its own trainable parts (discriminators,
+adapters, estimators). The frozen teacher is held beside it, not inside it, so the method's
+``state_dict`` and ``parameters()`` never include the teacher. A method declares
+
+- ``param_groups()``: named parameter groups, one optimiser each, optionally with their own
+  optimiser settings (``None`` = the recipe's ``train.optimizer`` and its schedule);
+- ``steps()``: the ordered update of one batch, e.g. ``[("disc", self.disc_loss),
+  ("student", self.student_loss)]``; each step's name is the group it optimises, and each step
+  returns a dict whose ``loss`` is minimised and whose other entries are logged.
+
+The engine runs the teacher once per batch (with features when ``teacher_features`` is set) and
+hands every step the same :class:`Batch`. ``Batch.cache`` lets the steps of one batch share work,
+e.g. one student forward used by both the discriminator step (detached) and the student step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from advkt.models.base import Features
+
+StepFn = Callable[["Batch"], dict[str, torch.Tensor]]
+
+
+@dataclass
+class Batch:
+    x: torch.Tensor  # normalised (and augmented) inputs
+    y: torch.Tensor  # int64 labels, -1 where the sample is unlabelled
+    t_logits: torch.Tensor | None = None
+    t_feats: Features | None = None
+    epoch: float = 0.0  # fractional epoch, for schedules inside a loss (e.g. DKD's warm-up)
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def labelled(self) -> torch.Tensor:
+        return self.y >= 0
+
+
+def labelled_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy over the labelled samples only (y = -1 marks unlabelled); 0 if none are."""
+    total = F.cross_entropy(logits.float(), y, ignore_index=-1, reduction="sum")
+    return total / (y >= 0).sum().clamp(min=1)
+
+
+class Method(nn.Module):
+    uses_teacher: bool = True
+    teacher_features: bool = False  # run the teacher with features=True
+
+    def __init__(
+        self,
+        student: nn.Module,
+        teacher: nn.Module | None,
+        num_classes: int,
+        example_input: torch.Tensor,
+    ) -> None:
+        super().__init__()
+        self.student = student
+        object.__setattr__(self, "teacher", teacher)  # not a submodule: frozen and not saved
+        self.num_classes = num_classes
+        if self.uses_teacher and teacher is None:
+            raise ValueError(
+                f"method '{type(self).__name__}' needs a teacher (recipe key 'teacher')"
+            )
+
+    def param_groups(self) -> dict[str, tuple[list[nn.Parameter], dict | None]]:
+        return {"student": (list(self.parameters()), None)}
+
+    def steps(self) -> list[tuple[str, StepFn]]:
+        return [("student", self.student_loss)]
+
+    def student_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def after_step(self, name: str) -> None:
+        """Called after the optimiser step of group ``name`` (e.g. a proximal operator)."""
+
+    def student_forward(self, batch: Batch, features: bool = False):
+        """The student's output for this batch, computed once and shared by the steps."""
+        key = "student_feats" if features else "student_logits"
+        if key not in batch.cache:
+            batch.cache[key] = (
+                self.student(batch.x, features=features) if features else (self.student(batch.x))
+            )
+        return batch.cache[key]
+
+
+@torch.no_grad()
+def feature_shapes(model: nn.Module, example_input: torch.Tensor) -> Features:
+    """Run ``model`` once on ``example_input`` to read its feature shapes (eval mode kept)."""
+    was_training = model.training
+    model.eval()
+    _, feats = model(example_input, features=True)
+    model.train(was_training)
+    return feats

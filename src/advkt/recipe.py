@@ -1,0 +1,211 @@
+"""Recipes: YAML files validated by a schema, with ``key=value`` overrides.
+
+A recipe names everything a run needs: the dataset, the student (and teacher) architecture, the
+method with its arguments, the schedule and the seed. The resolved recipe (after overrides) is
+saved in every run folder, so a run can always be reproduced from its folder alone.
+
+Unknown keys, wrong types and unknown names are :class:`RecipeError` with one line that names the
+key and lists the valid choices.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class RecipeError(ValueError):
+    """A recipe that cannot be run: the message names the offending key or value."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class ModelSpec(_Strict):
+    model: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class TeacherSpec(ModelSpec):
+    checkpoint: str | None = None  # a run folder (or its checkpoint folder) holding trained weights
+    recipe: str | None = None  # else: train it from this recipe (once; cached by its content hash)
+
+
+class DataSpec(_Strict):
+    dataset: str
+    root: str | None = None  # else $ADVKT_DATA, else ./data
+    args: dict[str, Any] = Field(default_factory=dict)
+    labelled_fraction: float = Field(1.0, gt=0.0, le=1.0)
+    train_subset: int | None = Field(None, gt=0)  # first-N of a fixed shuffle, for budget runs
+    test_subset: int | None = Field(None, gt=0)
+    augment: dict[str, Any] | None = None  # None: the dataset's default augmentation
+
+
+class OptimSpec(_Strict):
+    name: Literal["sgd", "adam", "adamw"] = "sgd"
+    lr: float = Field(0.05, gt=0)
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    nesterov: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+
+
+class ScheduleSpec(_Strict):
+    name: Literal["constant", "step", "cosine"] = "step"
+    milestones: list[float] = Field(default_factory=lambda: [150, 180, 210])
+    gamma: float = 0.1
+    warmup_epochs: float = 0.0
+
+
+class TrainSpec(_Strict):
+    epochs: int = Field(240, ge=1)
+    batch_size: int = Field(64, ge=1)
+    eval_batch_size: int = Field(1024, ge=1)
+    optimizer: OptimSpec = Field(default_factory=OptimSpec)
+    schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
+    grad_clip: float | None = Field(None, gt=0)
+    amp: Literal["none", "bf16", "fp16"] = "none"  # autocast on CUDA only
+    device: str = "auto"
+    check_every: int = Field(20, ge=1)  # steps between NaN checks (each check syncs the device)
+    save_every: int = Field(1, ge=1)  # epochs between checkpoints
+
+
+class MethodSpec(_Strict):
+    name: str
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class Recipe(_Strict):
+    name: str = ""
+    method: MethodSpec
+    student: ModelSpec
+    teacher: TeacherSpec | None = None
+    data: DataSpec
+    train: TrainSpec = Field(default_factory=TrainSpec)
+    seed: int = 0
+    out: str = "runs"
+
+    def digest(self) -> str:
+        """A short content hash, for caching a teacher trained from this recipe."""
+        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def _set_dotted(tree: dict, key: str, value: Any) -> None:
+    parts = key.split(".")
+    node = tree
+    for p in parts[:-1]:
+        nxt = node.get(p)
+        if nxt is None:
+            nxt = node[p] = {}
+        if not isinstance(nxt, dict):
+            raise RecipeError(f"override '{key}': '{p}' is a value, not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def parse_overrides(items: list[str]) -> list[tuple[str, Any]]:
+    """``["train.epochs=3", "seed=1"]`` -> ``[("train.epochs", 3), ("seed", 1)]`` (YAML values)."""
+    out = []
+    for item in items:
+        if "=" not in item:
+            raise RecipeError(f"override '{item}' is not of the form key=value")
+        key, raw = item.split("=", 1)
+        try:
+            value = yaml.safe_load(raw) if raw != "" else ""
+        except yaml.YAMLError:
+            value = raw
+        out.append((key.strip(), value))
+    return out
+
+
+def _explain(err: ValidationError) -> str:
+    """One line for the first error, naming the key and the valid choices."""
+    e = err.errors()[0]
+    loc = ".".join(str(p) for p in e["loc"])
+    if e["type"] == "extra_forbidden":
+        parent = e["loc"][:-1]
+        model: Any = Recipe
+        for p in parent:
+            field = model.model_fields.get(str(p)) if hasattr(model, "model_fields") else None
+            ann = getattr(field, "annotation", None)
+            model = next(
+                (a for a in getattr(ann, "__args__", (ann,)) if hasattr(a, "model_fields")), ann
+            )
+        valid = ", ".join(sorted(getattr(model, "model_fields", {})))
+        where = f" under '{'.'.join(map(str, parent))}'" if parent else ""
+        return f"unknown recipe key '{loc}'; valid keys{where}: {valid}"
+    if e["type"] == "missing":
+        return f"recipe key '{loc}' is required"
+    return f"recipe key '{loc}': {e['msg']} (got {e.get('input')!r})"
+
+
+def _merge(base: dict, top: dict) -> dict:
+    out = dict(base)
+    for k, v in top.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _with_base(tree: dict, path: Path, depth: int = 0) -> dict:
+    """Resolve ``base: other.yaml`` (relative to this file): this recipe's keys override its base.
+
+    Peers of one comparison share one base file, so their data and schedule are the same by
+    construction, not by copy.
+    """
+    if "base" not in tree:
+        return tree
+    if depth > 8:
+        raise RecipeError(f"{path}: 'base' nests too deeply (a cycle?)")
+    base_path = path.parent / str(tree.pop("base"))
+    if not base_path.is_file():
+        raise RecipeError(f"{path}: base recipe not found: {base_path}")
+    base = yaml.safe_load(base_path.read_text()) or {}
+    return _merge(_with_base(base, base_path, depth + 1), tree)
+
+
+def load_recipe(
+    path: str | Path | None = None, overrides: list[str] | None = None, base: dict | None = None
+) -> Recipe:
+    """Read a YAML recipe (or start from ``base``), apply overrides, validate."""
+    tree: dict = dict(base or {})
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise RecipeError(f"recipe file not found: {p}")
+        try:
+            loaded = yaml.safe_load(p.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise RecipeError(f"{p}: not valid YAML: {exc}") from None
+        if not isinstance(loaded, dict):
+            raise RecipeError(f"{p}: a recipe must be a mapping of keys to values")
+        tree = _with_base(loaded, p)
+        if not tree.get("name"):
+            tree["name"] = p.stem
+        # a teacher recipe path is relative to the recipe that names it
+        t = tree.get("teacher")
+        if isinstance(t, dict) and t.get("recipe") and not Path(t["recipe"]).is_absolute():
+            t["recipe"] = str((p.parent / t["recipe"]).resolve())
+    for key, value in parse_overrides(overrides or []):
+        _set_dotted(tree, key, value)
+    try:
+        return Recipe.model_validate(tree)
+    except ValidationError as err:
+        raise RecipeError(_explain(err)) from None
+
+
+def save_recipe(recipe: Recipe, path: str | Path) -> None:
+    Path(path).write_text(json.dumps(recipe.model_dump(mode="json"), indent=2) + "\n")
+
+
+def recipe_from_json(path: str | Path) -> Recipe:
+    try:
+        return Recipe.model_validate(json.loads(Path(path).read_text()))
+    except (OSError, ValueError) as exc:
+        raise RecipeError(f"cannot read resolved recipe {path}: {exc}") from None

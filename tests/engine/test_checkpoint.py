@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import os
+
+import pytest
+import torch
+from torch import nn
+
+from advkt.engine import checkpoint as ckpt
+
+
+class Holder(nn.Module):
+    def __init__(self, width=4):
+        super().__init__()
+        self.student = nn.Linear(3, width)
+        self.disc = nn.Linear(width, 1)
+
+
+def _state(epoch):
+    return {"epoch": epoch, "optimizers": {}, "rng_cpu": torch.get_rng_state()}
+
+
+def test_round_trip_and_pointers(tmp_path):
+    m = Holder()
+    spec = {"name": "lin", "width": 4}
+    ckpt.save(tmp_path, "e0001", m, spec, _state(1), ("last", "best"))
+    ckpt.save(tmp_path, "e0002", m, spec, _state(2), ("last",))
+    assert ckpt.resolve(tmp_path).name == "e0002"
+    assert ckpt.resolve(tmp_path, "best").name == "e0001"
+    ckpt.save(tmp_path, "e0003", m, spec, _state(3), ("last", "best"))
+    # e0001 and e0002 are no longer pointed to and are removed
+    assert sorted(d.name for d in (tmp_path / "ckpt").iterdir() if d.is_dir()) == ["e0003"]
+    m2 = Holder()
+    state = ckpt.load_method(m2, ckpt.resolve(tmp_path))
+    assert state["epoch"] == 3
+    for a, b in zip(m.state_dict().values(), m2.state_dict().values()):
+        assert torch.equal(a, b)
+    only_student = nn.Linear(3, 4)
+    ckpt.load_model_weights(only_student, ckpt.resolve(tmp_path), expected_spec=spec)
+    assert torch.equal(only_student.weight, m.student.weight)
+
+
+def test_crash_during_write_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    m = Holder()
+    ckpt.save(tmp_path, "e0001", m, {"name": "lin"}, _state(1))
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", boom)
+    with pytest.raises(OSError):
+        ckpt.save(tmp_path, "e0002", m, {"name": "lin"}, _state(2))
+    monkeypatch.undo()
+    good = ckpt.resolve(tmp_path)
+    assert good.name == "e0001"
+    assert ckpt.load_method(Holder(), good)["epoch"] == 1
+
+
+def test_mismatched_architecture_is_a_clear_error(tmp_path):
+    ckpt.save(tmp_path, "e0001", Holder(4), {"name": "lin", "width": 4}, _state(1))
+    where = ckpt.resolve(tmp_path)
+    with pytest.raises(ckpt.CheckpointError, match="holds a 'lin' model .* was asked for"):
+        ckpt.load_model_weights(nn.Linear(3, 8), where, expected_spec={"name": "lin", "width": 8})
+    with pytest.raises(ckpt.CheckpointError, match="does not match the architecture"):
+        ckpt.load_model_weights(nn.Linear(3, 8), where)
+    with pytest.raises(ckpt.CheckpointError, match="no checkpoint"):
+        ckpt.resolve(tmp_path / "elsewhere")
+
+
+def test_state_file_refuses_code(tmp_path):
+    """state.pt is read with weights_only=True: a pickle that would run code is refused."""
+    ckpt.save(tmp_path, "e0001", Holder(), {"name": "lin"}, _state(1))
+    where = ckpt.resolve(tmp_path)
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("echo pwned",))
+
+    torch.save({"epoch": Evil()}, where / "state.pt")
+    with pytest.raises(Exception, match="[Ww]eights only load failed|Unsupported global"):
+        ckpt.load_method(Holder(), where)
