@@ -4,7 +4,8 @@ A checkpoint is a folder ``<run>/ckpt/<tag>/`` holding
 
 - ``model.safetensors``: the student's weights; ``spec.json``: the student's architecture;
 - ``method.safetensors``: the method's other trainable parts (discriminators, adapters, ...);
-- ``state.pt``: optimiser state, RNG state and counters, read with ``torch.load(weights_only=True)``.
+- ``state.pt``: optimiser state, RNG state and counters, read with
+  ``torch.load(weights_only=True)``.
 
 It is written into a temporary folder and renamed into place (atomic on POSIX), then a one-line
 pointer file (``last``, ``best``) is replaced atomically. A crash at any moment leaves the previous
