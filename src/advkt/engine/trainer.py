@@ -14,6 +14,7 @@ import math
 import platform
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -206,6 +207,49 @@ def evaluate(
     return 100.0 * c / max(1.0, n)
 
 
+def epoch_batches(
+    method: Method,
+    teacher: nn.Module | None,
+    data: TensorData,
+    y_train: torch.Tensor,
+    recipe: Recipe,
+    epoch: int,
+    device: torch.device,
+    autocast=nullcontext,
+    rank: int = 0,
+    world: int = 1,
+) -> Iterator[Batch]:
+    """One epoch of training batches: shuffled, sharded by rank, augmented, teacher outputs added.
+
+    The order and the augmentation depend on (seed, epoch, rank) only, so a resumed run sees the
+    same batches as an uninterrupted one. ``data`` already lives on ``device``.
+    """
+    t = recipe.train
+    n = len(data)
+    order = torch.randperm(
+        n, generator=torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
+    )
+    order = order.to(data.x.device)
+    steps_per_epoch = max(1, n // t.batch_size)
+    local = t.batch_size // world
+    aug_gen = torch.Generator(device=device).manual_seed(recipe.seed * 100_003 + epoch * 17 + rank)
+    aug = recipe.data.augment if recipe.data.augment is not None else data.augment
+    for i in range(steps_per_epoch):
+        idx = order[i * t.batch_size : (i + 1) * t.batch_size][rank::world][:local]
+        x = data.x[idx]
+        if aug:
+            x = augment_batch(x, aug, generator=aug_gen)
+        x = to_float(x, data.mean, data.std)
+        batch = Batch(x=x, y=y_train[idx], epoch=epoch + i / steps_per_epoch)
+        if teacher is not None:
+            with torch.no_grad(), autocast():
+                if method.teacher_features:
+                    batch.t_logits, batch.t_feats = teacher(x, features=True)
+                else:
+                    batch.t_logits = teacher(x)
+        yield batch
+
+
 def _train_epoch(
     method: Method,
     teacher: nn.Module | None,
@@ -224,39 +268,22 @@ def _train_epoch(
     quiet: bool,
 ) -> dict[str, float]:
     t = recipe.train
-    n = len(data)
-    g = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
-    order = torch.randperm(n, generator=g)
-    steps_per_epoch = max(1, n // t.batch_size)
-    local = t.batch_size // world
-    aug_gen = torch.Generator(device=device).manual_seed(recipe.seed * 100_003 + epoch * 17 + rank)
-    aug = recipe.data.augment if recipe.data.augment is not None else data.augment
+    steps_per_epoch = max(1, len(data) // t.batch_size)
     steps = method.steps()
     sums: dict[str, torch.Tensor] = {}
     method.train()
+    batches = epoch_batches(
+        method, teacher, data, y_train, recipe, epoch, device, autocast, rank, world
+    )
     bar = tqdm(
-        range(steps_per_epoch),
+        batches,
+        total=steps_per_epoch,
         desc=f"epoch {epoch + 1}/{t.epochs}",
         leave=False,
         disable=quiet or rank != 0,
         mininterval=1.0,
     )
-    for i in bar:
-        idx = order[i * t.batch_size : (i + 1) * t.batch_size][rank::world][:local]
-        x = data.x[idx].to(device, non_blocking=True)
-        if aug:
-            x = augment_batch(x, aug, generator=aug_gen)
-        x = to_float(x, data.mean, data.std)
-        batch = Batch(
-            x=x, y=y_train[idx].to(device, non_blocking=True), epoch=epoch + i / steps_per_epoch
-        )
-        with autocast():
-            if teacher is not None:
-                with torch.no_grad():
-                    if method.teacher_features:
-                        batch.t_logits, batch.t_feats = teacher(x, features=True)
-                    else:
-                        batch.t_logits = teacher(x)
+    for i, batch in enumerate(bar):
         f = lr_factor(recipe, epoch + i / steps_per_epoch)
         for name, opt in optims.items():
             if scheduled[name]:
@@ -358,6 +385,8 @@ def train(
     y_train = labelled_targets(
         data.train.y, recipe.data.labelled_fraction, data.train.num_classes, recipe.seed
     )
+    # the training split lives on the device for the whole run: no per-batch host copies
+    data.train.x, y_train = data.train.x.to(device), y_train.to(device)
     start, best, best_epoch, wall = 0, -1.0, -1, 0.0
     if resume is not None:
         state = ckpt.load_method(method, ckpt.resolve(run_dir))
@@ -371,6 +400,12 @@ def train(
         start, best, best_epoch = state["epoch"], state["best_acc"], state["best_epoch"]
         wall = state["wall_time_s"]
         _truncate_metrics(run_dir / "metrics.jsonl", start)
+    else:  # a method's own preparation, e.g. fitting estimators on the frozen teacher
+        method.prepare(
+            lambda e: epoch_batches(
+                method, teacher, data.train, y_train, recipe, e, device, autocast, rank, world
+            )
+        )
 
     teacher_acc = (
         evaluate(teacher, data.test, device, recipe.train.eval_batch_size, autocast)

@@ -17,7 +17,7 @@ e.g. one student forward used by both the discriminator step (detached) and the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,6 +78,11 @@ class Method(nn.Module):
 
     def student_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
         raise NotImplementedError
+
+    def prepare(self, epoch_batches: Callable[[int], Iterable[Batch]]) -> None:
+        """Called once before training (not on resume): ``epoch_batches(e)`` iterates epoch ``e``
+        of the training batches with the teacher's outputs, for a method that must fit something
+        before the main loop (HKSANC's teacher-side estimators)."""
 
     def after_step(self, name: str) -> None:
         """Called after the optimiser step of group ``name`` (e.g. a proximal operator)."""
