@@ -1,0 +1,85 @@
+"""HKSANC attention estimator, global descriptor and channel transform: loops and shapes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from advkt.nn import AttentionEstimator, ChannelTransform, GlobalDescriptor
+
+
+def _estimate_loop(est: AttentionEstimator, feat: torch.Tensor, desc: torch.Tensor):
+    """The estimator's equations written out position by position in float64."""
+    n, c = feat.shape[:2]
+    flat = feat.reshape(n, c, -1).double()
+    wg, bg = est.guide.weight.double(), est.guide.bias.double()
+    ws, bs = est.score.weight.double()[0], est.score.bias.double()[0]
+    a_all, m_all = [], []
+    for i in range(n):
+        g_hat = wg @ desc[i].double() + bg
+        hat = [flat[i, :, x] + g_hat for x in range(flat.shape[2])]
+        scores = torch.stack([ws @ h + bs for h in hat])
+        m = scores.exp() / scores.exp().sum()
+        src = hat if est.use_hat else [flat[i, :, x] for x in range(flat.shape[2])]
+        a = sum(m[x] * src[x] for x in range(len(src)))
+        a_all.append(a)
+        m_all.append(m)
+    return torch.stack(a_all), torch.stack(m_all)
+
+
+@pytest.mark.parametrize("spatial", [(4, 5), (9,), (1,)])
+@pytest.mark.parametrize("use_hat", [True, False])
+def test_attention_estimator_matches_loop(spatial, use_hat):
+    torch.manual_seed(0)
+    est = AttentionEstimator(channels=6, desc_dim=8, use_hat=use_hat)
+    feat, desc = torch.randn(3, 6, *spatial), torch.randn(3, 8)
+    a, m = est(feat, desc)
+    assert a.shape == (3, 6) and m.shape == (3, *spatial)
+    torch.testing.assert_close(m.flatten(1).sum(1), torch.ones(3))
+    a_ref, m_ref = _estimate_loop(est, feat, desc)
+    torch.testing.assert_close(a.double(), a_ref, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(m.flatten(1).double(), m_ref, rtol=1e-5, atol=1e-6)
+
+
+def test_attention_estimator_single_position_returns_guided_feature():
+    est = AttentionEstimator(channels=4, desc_dim=3)
+    feat, desc = torch.randn(2, 4, 1), torch.randn(2, 3)
+    a, m = est(feat, desc)
+    torch.testing.assert_close(m, torch.ones(2, 1))
+    torch.testing.assert_close(a, feat[:, :, 0] + est.guide(desc))
+
+
+def test_attention_estimator_trains_and_checks_shapes():
+    est = AttentionEstimator(channels=4, desc_dim=3)
+    a, _ = est(torch.randn(2, 4, 3, 3), torch.randn(2, 3))
+    a.square().sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in est.parameters())
+    with pytest.raises(ValueError, match=r"feature \(N, 4, \*S\)"):
+        est(torch.randn(2, 5, 3, 3), torch.randn(2, 3))
+    with pytest.raises(ValueError, match=r"descriptor \(2, 3\)"):
+        est(torch.randn(2, 4, 3, 3), torch.randn(2, 7))
+
+
+def test_global_descriptor_is_conv_then_average_pool():
+    gd = GlobalDescriptor(5, dim=7)
+    f = torch.randn(2, 5, 4, 4)
+    conv = F.conv2d(f, gd.proj.weight.view(7, 5, 1, 1), gd.proj.bias)
+    torch.testing.assert_close(gd(f), conv.mean(dim=(2, 3)))
+    assert gd(torch.randn(2, 5, 9)).shape == (2, 7)
+    with pytest.raises(ValueError, match=r"\(N, 5, \*S\)"):
+        gd(torch.randn(2, 5))
+
+
+def test_channel_transform_shapes_and_bare_conv():
+    ct = ChannelTransform(16, 64)
+    assert ct(torch.randn(4, 16, 8, 8)).shape == (4, 64, 8, 8)
+    assert ct(torch.randn(4, 16, 12)).shape == (4, 64, 12)
+    # train-mode batch norm: every output channel has zero mean over batch and positions
+    out = ct(torch.randn(4, 16, 8, 8) * 3 + 2)
+    torch.testing.assert_close(out.mean(dim=(0, 2, 3)), torch.zeros(64), atol=1e-5, rtol=0)
+    bare = ChannelTransform(3, 5, bn=False)
+    x = torch.randn(2, 3, 4)
+    torch.testing.assert_close(bare(x), F.conv1d(x, bare.conv.weight.view(5, 3, 1), bare.conv.bias))
+    with pytest.raises(ValueError, match="feature map"):
+        ct(torch.randn(4, 16))
