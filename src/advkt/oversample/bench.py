@@ -1,0 +1,247 @@
+"""The oversampling benchmark of the field, run on KEEL binary data sets.
+
+Protocol (spec ``papers/ewgan.md``): stratified 5-fold cross-validation repeated over seeds; each
+oversampler is fitted on the training folds only; classifiers decision tree, k-NN (k = 5), SVM
+(RBF) and logistic regression (each after a StandardScaler fitted on the resampled training
+data) are scored on the untouched test fold by minority-class F1, G-mean = sqrt(TPR * TNR) and
+ROC AUC. A seed's figure is the mean over its folds; ranks (1 = best, ties averaged) are taken
+per data set, classifier and metric on the mean over seeds, then averaged over data sets.
+
+Nominal columns: the imbalanced-learn peers see them one-hot encoded (the declared KEEL
+categories); EWGAN sees the category codes with ``categorical_features`` and its output is
+one-hot encoded the same way before the classifier.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from advkt.data.base import DataError
+from advkt.data.keel import KeelData, read_keel
+
+METHODS = ("none", "ros", "smote", "borderline-smote", "adasyn", "ewgan-share", "ewgan-complement")
+CLASSIFIERS = ("tree", "knn", "svm", "logreg")
+METRICS = ("f1", "gmean", "auc")
+
+
+@dataclass
+class BenchConfig:
+    data_dir: Path
+    out: Path
+    datasets: list[str] | None = None  # file stems; None: every .dat in data_dir
+    folds: int = 5
+    seeds: tuple[int, ...] = (0, 1, 2)
+    methods: tuple[str, ...] = METHODS
+    ewgan_n_iter: int | None = None
+    ewgan_max_time: float | None = None
+    jobs: int = 1
+    command: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def dataset_paths(cfg: BenchConfig) -> list[Path]:
+    root = Path(cfg.data_dir)
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder (expected KEEL .dat files)")
+    if cfg.datasets:
+        paths = [root / f"{name}.dat" for name in cfg.datasets]
+        missing = [str(p) for p in paths if not p.is_file()]
+        if missing:
+            raise DataError(f"missing KEEL files: {', '.join(missing)}")
+        return paths
+    paths = sorted(root.glob("*.dat"))
+    if not paths:
+        raise DataError(f"{root}: no KEEL .dat files")
+    return paths
+
+
+def _onehot(data: KeelData, X: np.ndarray) -> np.ndarray:
+    """Numeric columns as they are, nominal codes as one-hot over the declared categories."""
+    parts = []
+    for j, a in enumerate(data.features):
+        if a.kind == "nominal":
+            codes = np.rint(X[:, j]).astype(int)
+            parts.append(np.eye(len(a.categories))[codes.clip(0, len(a.categories) - 1)])
+        else:
+            parts.append(X[:, j : j + 1])
+    return np.concatenate(parts, axis=1)
+
+
+def make_sampler(method: str, seed: int, nominal: list[int], cfg: BenchConfig):
+    from imblearn.over_sampling import ADASYN, SMOTE, BorderlineSMOTE, RandomOverSampler
+
+    from advkt.oversample.ewgan import EWGANOverSampler
+
+    if method == "none":
+        return None
+    if method == "ros":
+        return RandomOverSampler(random_state=seed)
+    if method == "smote":
+        return SMOTE(random_state=seed)
+    if method == "borderline-smote":
+        return BorderlineSMOTE(random_state=seed)
+    if method == "adasyn":
+        return ADASYN(random_state=seed)
+    if method.startswith("ewgan-"):
+        return EWGANOverSampler(
+            weighting=method.removeprefix("ewgan-"),
+            categorical_features=nominal or None,
+            n_iter=cfg.ewgan_n_iter,
+            max_time=cfg.ewgan_max_time,
+            random_state=seed,
+            device="cpu",
+        )
+    raise ValueError(f"unknown method {method!r}; valid: {', '.join(METHODS)}")
+
+
+def make_classifier(name: str, seed: int):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neighbors import KNeighborsClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+    from sklearn.tree import DecisionTreeClassifier
+
+    clf = {
+        "tree": lambda: DecisionTreeClassifier(random_state=seed),
+        "knn": lambda: KNeighborsClassifier(n_neighbors=5),
+        "svm": lambda: SVC(kernel="rbf", gamma="scale"),
+        "logreg": lambda: LogisticRegression(max_iter=2000),
+    }[name]()
+    return make_pipeline(StandardScaler(), clf)
+
+
+def score(model, X_te: np.ndarray, y_te: np.ndarray) -> dict[str, float]:
+    """Minority (label 1) F1, G-mean and AUC of a fitted binary classifier."""
+    from sklearn.metrics import f1_score, roc_auc_score
+
+    pred = model.predict(X_te)
+    tpr = float(np.mean(pred[y_te == 1] == 1))
+    tnr = float(np.mean(pred[y_te == 0] == 0))
+    if hasattr(model, "decision_function"):
+        s = model.decision_function(X_te)
+    else:
+        s = model.predict_proba(X_te)[:, 1]
+    return {
+        "f1": float(f1_score(y_te, pred, pos_label=1, zero_division=0)),
+        "gmean": float(np.sqrt(tpr * tnr)),
+        "auc": float(roc_auc_score(y_te, s)),
+    }
+
+
+def run_dataset(path: Path, cfg: BenchConfig) -> dict:
+    """Every (seed, fold, method, classifier) of one data set; returns plain lists for JSON."""
+    import torch
+    from sklearn.model_selection import StratifiedKFold
+
+    torch.set_num_threads(1)
+    data = read_keel(path)
+    X = data.X
+    y = (data.y == data.minority).astype(np.int64)  # 1 = minority (KEEL "positive")
+    nominal = data.nominal
+    X_enc = _onehot(data, X)
+    # scores[method][clf][metric][seed] = per-fold values
+    scores: dict = {m: {c: {k: [] for k in METRICS} for c in CLASSIFIERS} for m in cfg.methods}
+    times: dict = {m: [] for m in cfg.methods}
+    failures: dict = {m: [] for m in cfg.methods}
+    stopped: dict = {m: 0 for m in cfg.methods if m.startswith("ewgan-")}
+    pca = None
+    for seed in cfg.seeds:
+        for c in CLASSIFIERS:
+            for m in cfg.methods:
+                for k in METRICS:
+                    scores[m][c][k].append([])
+        skf = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=seed)
+        for fold, (tr, te) in enumerate(skf.split(X, y)):
+            for m in cfg.methods:
+                is_gan = m.startswith("ewgan-")
+                X_tr = X[tr] if is_gan else X_enc[tr]
+                sampler = make_sampler(m, seed, nominal, cfg)
+                t0 = time.perf_counter()
+                if sampler is None:
+                    X_res, y_res = X_tr, y[tr]
+                else:
+                    try:
+                        with warnings.catch_warnings():
+                            warnings.simplefilter("ignore")
+                            X_res, y_res = sampler.fit_resample(X_tr, y[tr])
+                    except (ValueError, RuntimeError) as e:
+                        failures[m].append(f"seed {seed} fold {fold}: {e}")
+                        X_res, y_res = X_tr, y[tr]
+                times[m].append(time.perf_counter() - t0)
+                if is_gan:
+                    stopped[m] += int(getattr(sampler, "stopped_by_time_", False))
+                    if pca is None and m == "ewgan-share":
+                        pca = _pca_points(data, X_enc[tr], y[tr], X_res[len(tr) :])
+                    X_res = _onehot(data, X_res)
+                for c in CLASSIFIERS:
+                    model = make_classifier(c, seed)
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        model.fit(X_res, y_res)
+                    for k, v in score(model, X_enc[te], y[te]).items():
+                        scores[m][c][k][-1].append(v)
+    counts = np.bincount(y, minlength=2)
+    return {
+        "dataset": path.stem,
+        "n": int(len(y)),
+        "n_minority": int(counts[1]),
+        "imbalance_ratio": float(counts[0] / counts[1]),
+        "scores": scores,
+        "times": times,
+        "failures": {m: f for m, f in failures.items() if f},
+        "ewgan_stopped_by_time": stopped,
+        "pca": pca,
+    }
+
+
+def _pca_points(data: KeelData, X_tr_enc: np.ndarray, y_tr: np.ndarray, X_gen_raw) -> dict:
+    """2-D PCA (fitted on the real training fold) of real rows and EWGAN's generated rows."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler().fit(X_tr_enc)
+    p = PCA(n_components=2, random_state=0).fit(scaler.transform(X_tr_enc))
+    proj = lambda A: p.transform(scaler.transform(A)).round(4).tolist()  # noqa: E731
+    maj = X_tr_enc[y_tr == 0]
+    maj = maj[np.random.default_rng(0).permutation(len(maj))[:500]]  # keeps the plot legible
+    return {
+        "majority": proj(maj),
+        "minority": proj(X_tr_enc[y_tr == 1]),
+        "generated": proj(_onehot(data, X_gen_raw)) if len(X_gen_raw) else [],
+    }
+
+
+def run(cfg: BenchConfig, log=print) -> Path:
+    """Run the benchmark and write results.json, table.md, timing.md, pca.png, README.md."""
+    from advkt.oversample.bench_report import write_outputs
+
+    paths = dataset_paths(cfg)
+    # biggest first so that parallel workers finish together
+    paths.sort(key=lambda p: p.stat().st_size, reverse=True)
+    cfg.out = Path(cfg.out)
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    results: list[dict] = []
+    start = time.perf_counter()
+    if cfg.jobs <= 1:
+        for p in paths:
+            results.append(run_dataset(p, cfg))
+            log(f"[{time.perf_counter() - start:7.0f}s] {p.stem} done")
+            write_outputs(results, cfg, partial=True)
+    else:
+        with ProcessPoolExecutor(max_workers=cfg.jobs) as pool:
+            futures = {pool.submit(run_dataset, p, cfg): p for p in paths}
+            for fut in as_completed(futures):
+                results.append(fut.result())
+                log(f"[{time.perf_counter() - start:7.0f}s] {futures[fut].stem} done")
+                write_outputs(results, cfg, partial=True)
+    results.sort(key=lambda r: r["dataset"])
+    cfg.extra["wall_seconds"] = round(time.perf_counter() - start, 1)
+    write_outputs(results, cfg, partial=False)
+    return cfg.out / "results.json"
