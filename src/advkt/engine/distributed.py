@@ -41,6 +41,15 @@ def average_gradients(params: list[torch.nn.Parameter]) -> None:
         g.copy_(synced)
 
 
+def average_buffers(module: torch.nn.Module) -> None:
+    """Average floating buffers (batch-norm running statistics) over ranks, so that every rank
+    evaluates and saves the same model."""
+    for b in module.buffers():
+        if b.is_floating_point():
+            dist.all_reduce(b.data)
+            b.data /= dist.get_world_size()
+
+
 def broadcast_module(module: torch.nn.Module) -> None:
     """Make every rank start from rank 0's parameters and buffers."""
     for t in list(module.parameters()) + list(module.buffers()):

@@ -271,6 +271,7 @@ def _train_epoch(
     steps_per_epoch = max(1, len(data) // t.batch_size)
     steps = method.steps()
     sums: dict[str, torch.Tensor] = {}
+    first_bad: dict[str, torch.Tensor] = {}  # step at which each term first went non-finite
     method.train()
     batches = epoch_batches(
         method, teacher, data, y_train, recipe, epoch, device, autocast, rank, world
@@ -309,10 +310,12 @@ def _train_epoch(
                 key = f"{name}/{k}"
                 v = v.detach().float()
                 sums[key] = sums[key] + v if key in sums else v
+                fb = first_bad.get(key, torch.full((), -1, device=v.device))
+                first_bad[key] = torch.where((fb < 0) & ~torch.isfinite(v), i, fb)
         if scaler:
             scaler.update()
         if (i + 1) % t.check_every == 0 or i + 1 == steps_per_epoch:
-            _check_finite(sums, epoch, i)
+            _check_finite(sums, first_bad, epoch)
             if not quiet and rank == 0:
                 bar.set_postfix(
                     {
@@ -323,13 +326,19 @@ def _train_epoch(
     return {k: v.item() / steps_per_epoch for k, v in sums.items()}
 
 
-def _check_finite(sums: dict[str, torch.Tensor], epoch: int, step: int) -> None:
-    vals = torch.stack(list(sums.values()))
-    if not bool(torch.isfinite(vals).all()):
-        bad = [k for k, v in sums.items() if not torch.isfinite(v)]
-        raise DivergenceError(
-            f"loss '{bad[0]}' became {sums[bad[0]].item()} at epoch {epoch + 1}, step {step + 1}"
-        )
+def _check_finite(
+    sums: dict[str, torch.Tensor], first_bad: dict[str, torch.Tensor], epoch: int
+) -> None:
+    """Raise if a logged term went NaN/inf; name the first (the total last among equals)."""
+    if bool(torch.isfinite(torch.stack(list(sums.values()))).all()):
+        return
+    steps = {k: int(v) for k, v in first_bad.items() if int(v) >= 0}
+    bad = sorted(steps, key=lambda k: (steps[k], k.endswith("/loss")))
+    also = f" (then: {', '.join(bad[1:])})" if len(bad) > 1 else ""
+    raise DivergenceError(
+        f"loss '{bad[0]}' became non-finite (nan or inf) at epoch {epoch + 1}, "
+        f"step {steps[bad[0]] + 1}{also}"
+    )
 
 
 # --------------------------------------------------------------------------- entry point
@@ -345,8 +354,10 @@ def train(
     run_dir: str | Path | None = None,
     resume: str | Path | None = None,
     quiet: bool = False,
-) -> dict[str, Any]:
-    """Train ``recipe`` into ``run_dir`` (or continue the run at ``resume``); return its summary."""
+    return_method: bool = False,
+) -> dict[str, Any] | tuple[dict[str, Any], Method]:
+    """Train ``recipe`` into ``run_dir`` (or continue the run at ``resume``); return its summary
+    (and the trained method, with ``return_method``)."""
     if resume is not None:
         run_dir = Path(resume)
         recipe = recipe_from_json(run_dir / "recipe.json")
@@ -441,6 +452,8 @@ def train(
                 else "no checkpoint was written before it"
             )
             raise DivergenceError(f"{exc}; training stopped, {kept}") from None
+        if world > 1:
+            dist.average_buffers(method)
         wall += time.perf_counter() - t0
         acc = evaluate(method.student, data.test, device, recipe.train.eval_batch_size, autocast)
         is_best = acc > best
@@ -505,7 +518,7 @@ def train(
     }
     if rank == 0:
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return summary
+    return (summary, method) if return_method else summary
 
 
 def _size(model: nn.Module, data: TensorData) -> dict[str, int]:

@@ -1,0 +1,131 @@
+"""The loop: exact resume, the NaN guard, and the summary and metrics a run folder holds."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from advkt.engine.trainer import DivergenceError, lr_factor, train
+from advkt.methods.base import Batch
+from advkt.methods.kd import KD
+from advkt.recipe import load_recipe
+from advkt.registry import METHODS, register_method
+
+from .toy import toy_recipe
+
+
+def _weights(run):
+    ptr = (run / "ckpt" / "last").read_text().strip()
+    return load_file(str(run / "ckpt" / ptr / "model.safetensors"))
+
+
+def test_run_folder_holds_recipe_metrics_summary_and_checkpoints(tmp_path):
+    r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=2))
+    s = train(r, run_dir=tmp_path / "run", quiet=True)
+    run = tmp_path / "run"
+    assert json.loads((run / "recipe.json").read_text())["method"]["name"] == "kd"
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [1, 2]
+    assert {"test_acc", "student/loss", "student/kd", "student/ce"} <= set(lines[0])
+    assert s["test_acc"] == lines[-1]["test_acc"]
+    assert s["params"] == sum(v.numel() for v in _weights(run).values())
+    assert s["teacher_acc"] > 90  # the toy blobs are separable; the teacher learnt them
+
+
+def test_resume_continues_exactly(tmp_path, monkeypatch):
+    import advkt.engine.trainer as trainer
+
+    tree = toy_recipe(tmp_path, "kd", epochs=4)
+    tree["train"]["schedule"] = {"name": "cosine"}
+    straight = tmp_path / "straight"
+    train(load_recipe(base=tree), run_dir=straight, quiet=True)
+
+    real_epoch = trainer._train_epoch
+
+    def killed_in_epoch_3(*args, **kwargs):
+        if args[8] == 2:  # the epoch index
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    stopped = tmp_path / "stopped"
+    monkeypatch.setattr(trainer, "_train_epoch", killed_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        train(load_recipe(base=tree), run_dir=stopped, quiet=True)
+    monkeypatch.undo()
+    assert (stopped / "ckpt" / "last").read_text().strip() == "e0002"
+    train(None, resume=stopped, quiet=True)
+
+    a, b = _weights(straight), _weights(stopped)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+    epochs = [
+        json.loads(x)["epoch"] for x in (stopped / "metrics.jsonl").read_text().split("\n") if x
+    ]
+    assert epochs == [1, 2, 3, 4]
+
+
+class _Exploding(KD):
+    """KD whose loss turns to NaN from the second epoch on."""
+
+    def student_loss(self, batch: Batch) -> dict:
+        out = super().student_loss(batch)
+        if batch.epoch >= 1:
+            out["kd"] = out["kd"] * float("nan")
+            out["loss"] = out["loss"] + out["kd"]
+        return out
+
+
+def test_nan_guard_names_the_loss_and_keeps_the_last_good_checkpoint(tmp_path):
+    if "exploding" not in METHODS._items:
+        register_method("exploding")(_Exploding)
+    r = load_recipe(base=toy_recipe(tmp_path, "exploding", epochs=3))
+    run = tmp_path / "run"
+    with pytest.raises(
+        DivergenceError,
+        match=r"loss 'student/kd' became non-finite \(nan or inf\) at epoch 2, step 1 ",
+    ) as err:
+        train(r, run_dir=run, quiet=True)
+    assert "last good checkpoint" in str(err.value)
+    assert (run / "ckpt" / "last").read_text().strip() == "e0001"
+    assert all(torch.isfinite(v).all() for v in _weights(run).values())
+
+
+def test_lr_schedules():
+    r = load_recipe(
+        base={
+            "method": {"name": "kd"},
+            "student": {"model": "mlp"},
+            "data": {"dataset": "toy"},
+            "train": {
+                "epochs": 10,
+                "schedule": {"name": "step", "milestones": [5, 8], "warmup_epochs": 1},
+            },
+        }
+    )
+    assert lr_factor(r, 0.5) == pytest.approx(0.5)
+    assert lr_factor(r, 4.9) == 1.0 and lr_factor(r, 5.0) == pytest.approx(0.1)
+    assert lr_factor(r, 9.0) == pytest.approx(0.01)
+    c = r.model_copy(
+        update={
+            "train": r.train.model_copy(
+                update={
+                    "schedule": r.train.schedule.model_copy(
+                        update={"name": "cosine", "warmup_epochs": 0}
+                    )
+                }
+            )
+        }
+    )
+    assert lr_factor(c, 0) == pytest.approx(1.0) and lr_factor(c, 5) == pytest.approx(0.5)
+
+
+def test_unknown_method_argument_lists_the_valid_ones(tmp_path):
+    from advkt.recipe import RecipeError
+
+    tree = toy_recipe(tmp_path, "kd", epochs=1)
+    tree["method"]["args"] = {"temperature": 3}
+    with pytest.raises(RecipeError, match="'method.args.temperature'.*valid: T, ce_weight"):
+        train(load_recipe(base=tree), run_dir=tmp_path / "r", quiet=True)
