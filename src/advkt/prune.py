@@ -13,8 +13,12 @@ size η on the loss, with threshold t = η·λ:
 Structured pruning only touches the *channel groups* that :func:`shrink` can physically remove:
 a convolution whose output reaches exactly one next convolution or linear layer through
 channel-wise modules. They are found by walking module names:
-(a) inside any ``nn.Sequential``: conv → [BatchNorm] → [ReLU/Tanh/pooling/dropout ...] → conv,
-    or → ``nn.Flatten`` → linear (the linear's input columns come in blocks of H·W per channel);
+(a) along a sequential chain: conv → [BatchNorm] → [ReLU/Tanh/pooling/dropout ...] → conv, or
+    → ``nn.Flatten`` → linear (the linear's input columns come in blocks of H·W per channel).
+    A chain is an ``nn.Sequential`` with nested sequences unrolled, or an ``advkt.models``
+    backbone (children ``stem``, ``stages``, ``head``, ``fc``: stem, every block in order, head,
+    fc); a ``Dense`` child (one ``linear``, applied to the flattened input) counts as
+    flatten → linear. This covers LeNet-5, VGG and the digit CNNs;
 (b) inside a residual block, a module with children ``conv1``, ``conv2`` (, ``conv3``): the
     pair conv_i → conv_{i+1} through the BatchNorm registered between them (``bn1`` after a
     post-activation ``conv1``, ``bn2`` in a pre-activation block); the block's last conv, which
