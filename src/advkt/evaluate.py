@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from advkt.engine import checkpoint as ckpt
-from advkt.engine.trainer import load_splits, pick_device
+from advkt.engine.trainer import load_splits, pick_device, pixel_normalizer
 from advkt.models import build_model
 from advkt.recipe import recipe_from_json
 
@@ -39,12 +39,7 @@ def evaluate_run(
     x_all, y_all = test.x[:limit], test.y[:limit]
     result: dict = {"run": str(run), "checkpoint": which, "samples": len(y_all)}
 
-    def normalize(x: torch.Tensor) -> torch.Tensor:  # attacks work in pixel space [0, 1]
-        if test.x.dtype != torch.uint8:
-            return x
-        mean = torch.tensor(test.mean, device=x.device).view(1, -1, *([1] * (x.dim() - 2)))
-        std = torch.tensor(test.std, device=x.device).view(1, -1, *([1] * (x.dim() - 2)))
-        return (x - mean) / std
+    normalize = pixel_normalizer(test)
 
     clean = robust = 0
     for i in range(0, len(y_all), batch_size):

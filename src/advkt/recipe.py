@@ -63,6 +63,17 @@ class ScheduleSpec(_Strict):
     warmup_epochs: float = 0.0
 
 
+class AdversarialSpec(_Strict):
+    """Madry-style adversarial training: each batch is replaced by an L-inf attack on the student
+    (radius and step in pixel units, [0, 1])."""
+
+    attack: Literal["pgd", "fgsm"] = "pgd"
+    eps: float = Field(0.3, gt=0)
+    step: float = Field(0.01, gt=0)
+    steps: int = Field(40, ge=1)
+    random_start: bool = True
+
+
 class TrainSpec(_Strict):
     epochs: int = Field(240, ge=1)
     batch_size: int = Field(64, ge=1)
@@ -74,6 +85,7 @@ class TrainSpec(_Strict):
     device: str = "auto"
     check_every: int = Field(20, ge=1)  # steps between NaN checks (each check syncs the device)
     save_every: int = Field(1, ge=1)  # epochs between checkpoints
+    adversarial: AdversarialSpec | None = None  # train on attacked inputs (any method)
 
 
 class MethodSpec(_Strict):

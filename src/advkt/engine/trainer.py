@@ -239,15 +239,59 @@ def epoch_batches(
         x = data.x[idx]
         if aug:
             x = augment_batch(x, aug, generator=aug_gen)
-        x = to_float(x, data.mean, data.std)
-        batch = Batch(x=x, y=y_train[idx], epoch=epoch + i / steps_per_epoch)
-        if teacher is not None:
+        y = y_train[idx]
+        if t.adversarial is not None:
+            x = _attack(method.student, x, y, data, t.adversarial)
+        else:
+            x = to_float(x, data.mean, data.std)
+        batch = Batch(x=x, y=y, epoch=epoch + i / steps_per_epoch)
+        if teacher is not None and method.teacher_on_batch:
             with torch.no_grad(), autocast():
                 if method.teacher_features:
                     batch.t_logits, batch.t_feats = teacher(x, features=True)
                 else:
                     batch.t_logits = teacher(x)
         yield batch
+
+
+def pixel_normalizer(data: TensorData):
+    """``(pixels in [0, 1]) -> model input`` for ``data``; attacks work in pixel space."""
+    if data.x.dtype != torch.uint8 or not data.mean:
+        return lambda z: z
+    shape = (1, -1) + (1,) * (data.x.dim() - 2)
+    mean = torch.tensor(data.mean).view(shape)
+    std = torch.tensor(data.std).view(shape)
+    return lambda z: (z - mean.to(z.device)) / std.to(z.device)
+
+
+def _attack(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, data: TensorData, spec
+) -> torch.Tensor:
+    """Replace a batch by adversarial examples against ``model`` (Madry et al. 2018); returns
+    normalised inputs. Unlabelled samples are attacked away from the model's own prediction."""
+    from advkt import attacks
+
+    norm = pixel_normalizer(data)
+    pix = x.float() / 255 if x.dtype == torch.uint8 else x.float()
+    clamp = (0.0, 1.0) if x.dtype == torch.uint8 else None
+    if (y < 0).any():
+        with torch.no_grad():
+            y = torch.where(y >= 0, y, model(norm(pix)).argmax(1))
+    if spec.attack == "fgsm":
+        adv = attacks.fgsm(model, pix, y, spec.eps, clamp=clamp, normalize=norm)
+    else:
+        adv = attacks.pgd(
+            model,
+            pix,
+            y,
+            spec.eps,
+            spec.step,
+            spec.steps,
+            random_start=spec.random_start,
+            clamp=clamp,
+            normalize=norm,
+        )
+    return norm(adv)
 
 
 def _train_epoch(
@@ -305,7 +349,7 @@ def _train_epoch(
                     scaler.unscale_(opt)
                 nn.utils.clip_grad_norm_(params, t.grad_clip)
             scaler.step(opt) if scaler else opt.step()
-            method.after_step(name)
+            method.after_step(name, opt.param_groups[0]["lr"])
             for k, v in out.items():
                 key = f"{name}/{k}"
                 v = v.detach().float()

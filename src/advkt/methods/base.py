@@ -53,6 +53,7 @@ def labelled_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 class Method(nn.Module):
     uses_teacher: bool = True
     teacher_features: bool = False  # run the teacher with features=True
+    teacher_on_batch: bool = True  # False: the method calls self.teacher itself (e.g. on x')
 
     def __init__(
         self,
@@ -84,8 +85,9 @@ class Method(nn.Module):
         of the training batches with the teacher's outputs, for a method that must fit something
         before the main loop (HKSANC's teacher-side estimators)."""
 
-    def after_step(self, name: str) -> None:
-        """Called after the optimiser step of group ``name`` (e.g. a proximal operator)."""
+    def after_step(self, name: str, lr: float) -> None:
+        """Called after the optimiser step of group ``name``, with the learning rate it used
+        (e.g. a proximal operator with threshold lr·λ)."""
 
     def student_forward(self, batch: Batch, features: bool = False):
         """The student's output for this batch, computed once and shared by the steps."""
