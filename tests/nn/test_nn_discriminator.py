@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from advkt.losses import gradient_penalty
+from advkt.losses import d_loss, gradient_penalty
 from advkt.nn import LogitDiscriminator, MLPDiscriminator
 
 
@@ -46,3 +46,46 @@ def test_mlp_discriminator_shapes_and_gradient_penalty():
     assert d.net[0].weight.grad is not None
     with pytest.raises(ValueError, match="16 values per sample"):
         d(torch.randn(5, 3, 4))
+
+
+@pytest.fixture
+def one_thread():
+    # the CPU is shared: more threads than free cores makes these small matmuls 10x slower
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("kind", ["gan", "lsgan", "hinge", "wgan"])
+def test_logit_discriminator_learns_teacher_from_student_and_classes(kind, one_thread):
+    # teacher logits peak sharply at the label, student logits are flatter: D must tell them
+    # apart with its adversarial logit and read the label with its class logits (L_adv^C).
+    # Both sides go through D in one batch: batch norm on a side-only batch would standardise
+    # each side on its own and erase the difference D is meant to see.
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 5, (128,), generator=g)
+    onehot = nn.functional.one_hot(y, 5).float()
+    real = 6 * onehot + 0.5 * torch.randn(128, 5, generator=g)
+    fake = 2 * onehot + 0.5 * torch.randn(128, 5, generator=g)
+    torch.manual_seed(0)
+    d = LogitDiscriminator(5, hidden=32)
+    opt = torch.optim.Adam(d.parameters(), lr=1e-2)
+    for _ in range(60):
+        opt.zero_grad()
+        adv, cls = d(torch.cat([real, fake]))
+        ce = nn.functional.cross_entropy(cls, torch.cat([y, y]))
+        (d_loss(adv[:128], adv[128:], kind) + ce).backward()
+        opt.step()
+    d.eval()
+    with torch.no_grad():
+        adv_r, cls_r = d(real)
+        adv_f, _ = d(fake)
+    if kind == "wgan":  # the critic's scale and offset are arbitrary: compare the two sides
+        assert (adv_r > adv_f.median()).float().mean() > 0.9
+        assert (adv_f < adv_r.median()).float().mean() > 0.9
+    else:
+        threshold = 0.5 if kind == "lsgan" else 0.0
+        correct = torch.cat([adv_r > threshold, adv_f <= threshold]).float().mean()
+        assert correct > 0.9, correct
+    assert (cls_r.argmax(1) == y).float().mean() > 0.9

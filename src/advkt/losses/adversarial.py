@@ -104,7 +104,10 @@ def gradient_penalty(
             f"and {tuple(fake.shape)}"
         )
     eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
-    eps = torch.rand(eps_shape, generator=generator, dtype=real.dtype).to(real.device)
+    # a generator can only draw on its own device; eps then moves to the samples
+    where = generator.device if generator is not None else real.device
+    eps = torch.rand(eps_shape, generator=generator, dtype=real.dtype, device=where)
+    eps = eps.to(real.device)
     x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
     score = critic(x_hat)
     if isinstance(score, tuple):

@@ -19,8 +19,13 @@ class LogitDiscriminator(nn.Module):
     .. math:: D(z) = [d(z),\ c_1(z), \dots, c_C(z)],\quad z \in \mathbb{R}^C.
 
     ``forward(z)`` with z (N, C) returns ``(adv_logit (N,), class_logits (N, C))``; the adversarial
-    logit is raw (apply a GAN loss from :mod:`advkt.losses.adversarial`). Its batch norms make
-    scores depend on the whole batch, so do not pair it with the WGAN gradient penalty.
+    logit is raw (apply a GAN loss from :mod:`advkt.losses.adversarial`).
+
+    Its batch norms make scores depend on the whole batch. Score teacher and student logits in
+    one batch, ``d(torch.cat([t, s]))``: fed one side at a time, the first batch norm
+    standardises each side on its own and erases the scale difference D should see (a sharp
+    teacher vs a flatter student). For the same reason, do not pair it with the WGAN gradient
+    penalty.
     """
 
     def __init__(self, num_classes: int, hidden: int = 256) -> None:
