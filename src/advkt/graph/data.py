@@ -1,0 +1,111 @@
+"""Planetoid graphs from a read-only folder, and the one link split every method shares.
+
+PyG's ``Planetoid(root, name)`` writes ``processed/`` beside ``raw/``; the shared data are
+read-only, so the raw files are linked into a cache folder of the library's own
+(``cache`` argument, else ``$ADVKT_CACHE``, else ``~/.cache/advkt``) and Planetoid reads there.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from advkt.data.base import DataError
+
+PLANETOID = {"Cora": "cora", "CiteSeer": "citeseer"}
+_SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+
+
+def cache_dir(cache: str | Path | None = None) -> Path:
+    """The library's cache folder: ``cache``, else ``$ADVKT_CACHE``, else ``~/.cache/advkt``."""
+    if cache is not None:
+        return Path(cache)
+    env = os.environ.get("ADVKT_CACHE")
+    return Path(env) if env else Path.home() / ".cache" / "advkt"
+
+
+def data_root(root: str | Path | None = None) -> Path:
+    """``root``, else ``$ADVKT_DATA``, else ``./data``."""
+    if root is not None:
+        return Path(root)
+    return Path(os.environ.get("ADVKT_DATA", "data"))
+
+
+def load_planetoid(name: str, root: str | Path | None = None, cache: str | Path | None = None):
+    """Cora or CiteSeer as a PyG ``Data`` (x, edge_index, y), read without network.
+
+    ``root`` holds ``planetoid/<Name>/raw/ind.<name>.*`` (or ``<Name>/raw`` directly).
+    """
+    if name not in PLANETOID:
+        raise DataError(f"unknown Planetoid data set {name!r}; available: {', '.join(PLANETOID)}")
+    base = data_root(root)
+    raw = base / "planetoid" / name / "raw"
+    if not raw.is_dir():
+        raw = base / name / "raw"
+    stem = PLANETOID[name]
+    missing = [f"ind.{stem}.{s}" for s in _SUFFIXES if not (raw / f"ind.{stem}.{s}").is_file()]
+    if missing:
+        raise DataError(
+            f"{raw} lacks the Planetoid files {', '.join(missing)} "
+            f"(expected the kimiyoung/planetoid layout ind.{stem}.{{x,tx,allx,y,ty,ally,graph,"
+            f"test.index}} under <root>/planetoid/{name}/raw/)"
+        )
+    from torch_geometric.datasets import Planetoid
+
+    work = cache_dir(cache) / "planetoid"
+    link = work / name / "raw"
+    link.mkdir(parents=True, exist_ok=True)
+    for s in _SUFFIXES:
+        dst = link / f"ind.{stem}.{s}"
+        if not dst.exists():
+            dst.symlink_to((raw / f"ind.{stem}.{s}").resolve())
+    return Planetoid(str(work), name)[0]
+
+
+@dataclass
+class LinkSplit:
+    """Edges split 85/5/10 with as many sampled non-edges for validation and test.
+
+    ``train_edge_index``: both directions of the training edges (message passing and target);
+    ``train_pos``: one direction of each training edge; the rest are (2, E) pair lists.
+    """
+
+    train_edge_index: Tensor
+    train_pos: Tensor
+    val_pos: Tensor
+    val_neg: Tensor
+    test_pos: Tensor
+    test_neg: Tensor
+
+
+def split_edges(data, seed: int, val: float = 0.05, test: float = 0.10) -> LinkSplit:
+    """PyG's ``RandomLinkSplit`` under ``torch.manual_seed(seed)``: the same split for every method.
+
+    The global torch RNG state is restored afterwards so that model seeding stays independent.
+    """
+    from torch_geometric.transforms import RandomLinkSplit
+
+    state = torch.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        tr, va, te = RandomLinkSplit(
+            num_val=val,
+            num_test=test,
+            is_undirected=True,
+            split_labels=True,
+            add_negative_train_samples=False,
+        )(data.clone())
+    finally:
+        torch.set_rng_state(state)
+    return LinkSplit(
+        train_edge_index=tr.edge_index,
+        train_pos=tr.pos_edge_label_index,
+        val_pos=va.pos_edge_label_index,
+        val_neg=va.neg_edge_label_index,
+        test_pos=te.pos_edge_label_index,
+        test_neg=te.neg_edge_label_index,
+    )
