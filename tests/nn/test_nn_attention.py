@@ -83,3 +83,15 @@ def test_channel_transform_shapes_and_bare_conv():
     torch.testing.assert_close(bare(x), F.conv1d(x, bare.conv.weight.view(5, 3, 1), bare.conv.bias))
     with pytest.raises(ValueError, match="feature map"):
         ct(torch.randn(4, 16))
+
+
+def test_hat_and_raw_descriptors_differ_by_the_guide():
+    # sum_x M(x) (L(x) + g_hat) = sum_x M(x) L(x) + g_hat, because M sums to 1
+    torch.manual_seed(1)
+    est = AttentionEstimator(channels=4, desc_dim=3, use_hat=True)
+    feat, desc = torch.randn(2, 4, 5, 5), torch.randn(2, 3)
+    a_hat, m1 = est(feat, desc)
+    est.use_hat = False
+    a_raw, m2 = est(feat, desc)
+    torch.testing.assert_close(m1, m2)
+    torch.testing.assert_close(a_hat - a_raw, est.guide(desc), rtol=1e-5, atol=1e-6)

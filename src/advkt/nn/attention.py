@@ -75,7 +75,9 @@ class AttentionEstimator(nn.Module):
         a = \sum_{x \in S} M(x)\, \hat L(x) \in \mathbb{R}^{C}.
 
     The KSANC figure feeds the raw L into the product where its equation uses L̂; the equation
-    is the default (**ours**), ``use_hat=False`` gives :math:`a = \sum_x M(x) L(x)`.
+    is the default (**ours**), ``use_hat=False`` gives :math:`a = \sum_x M(x) L(x)`. Since M sums
+    to 1, the two differ by exactly :math:`\hat g`: with L̂ the guide's output enters the
+    descriptor directly, so a loss on a (L_is) also trains the guide to match it.
 
     Returns:
         ``(a, M)``: the squeezed descriptor (N, C) and the attention weights (N, *S), which sum
