@@ -94,3 +94,13 @@ def test_augment_batch_spec() -> None:
     assert not torch.equal(out, x)
     with pytest.raises(ValueError, match="unknown augmentation 'rotate'"):
         augment_batch(x, {"rotate": 10})
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_augment_on_cuda_matches_cpu_with_a_cpu_generator() -> None:
+    x = _images()
+    spec = {"crop": 3, "flip": True}
+    cpu = augment_batch(x, spec, torch.Generator().manual_seed(9))
+    gpu = augment_batch(x.cuda(), spec, torch.Generator().manual_seed(9))
+    assert gpu.is_cuda and torch.equal(gpu.cpu(), cpu)
+    assert to_float(x.cuda(), (0.5,), (0.25,)).is_cuda

@@ -3,6 +3,8 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import pickletools
+import struct
 import tarfile
 from pathlib import Path
 
@@ -128,3 +130,42 @@ def test_cifar10_real_shards(shared_data: Path, cifar10_real) -> None:
     # Per-channel train mean near the published CIFAR-10 figures (JPEG shifts it slightly).
     mean = train.x[::10].float().mean((0, 2, 3)) / 255
     assert torch.allclose(mean, torch.tensor(CIFAR10_MEAN), atol=0.01)
+
+
+def _py2_str(b: bytes) -> bytes:
+    """A Python 2 str as cPickle writes it: SHORT_BINSTRING, or BINSTRING past 255 bytes."""
+    return b"U" + bytes([len(b)]) + b if len(b) < 256 else b"T" + struct.pack("<i", len(b)) + b
+
+
+def _py2_int(v: int) -> bytes:
+    return b"K" + bytes([v]) if 0 <= v < 256 else b"M" + struct.pack("<H", v)
+
+
+def _py2_batch(data: np.ndarray, labels: list[int]) -> bytes:
+    """Protocol-2 opcodes as Python 2 numpy batches hold them: _reconstruct(ndarray, (0,), 'b')
+    then BUILD with (1, shape, dtype('u1') + its state, False, raw bytes as a str)."""
+    dtype = (
+        b"cnumpy\ndtype\n" + _py2_str(b"u1") + _py2_int(0) + _py2_int(1) + b"\x87R("
+        + _py2_int(3) + _py2_str(b"|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xff"
+        + _py2_int(0) + b"tb"
+    )  # fmt: skip
+    shape = b"(" + b"".join(_py2_int(d) for d in data.shape) + b"t"
+    array = (
+        b"cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\n" + _py2_int(0) + b"\x85"
+        + _py2_str(b"b") + b"\x87R(" + _py2_int(1) + shape + dtype + b"\x89"
+        + _py2_str(data.tobytes()) + b"tb"
+    )  # fmt: skip
+    items = _py2_str(b"batch_label") + _py2_str(b"testing batch 1 of 1")
+    items += _py2_str(b"data") + array
+    items += _py2_str(b"labels") + b"](" + b"".join(_py2_int(v) for v in labels) + b"e"
+    return b"\x80\x02}(" + items + b"u."
+
+
+def test_cifar10_python2_format_batch(tmp_path: Path) -> None:
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    data = np.random.default_rng(3).integers(0, 256, (4, 3072), dtype=np.uint8)
+    (folder / "test_batch").write_bytes(_py2_batch(data, [3, 1, 4, 1]))
+    assert "GLOBAL" in "".join(op.name for op, _, _ in pickletools.genops(_py2_batch(data, [1])))
+    d = load("cifar10", tmp_path, "test")
+    assert np.array_equal(d.x.reshape(4, -1).numpy(), data) and d.y.tolist() == [3, 1, 4, 1]
