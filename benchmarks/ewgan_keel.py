@@ -4,7 +4,7 @@
 
 writes benchmarks/results/ewgan-keel/ (results.json, table.md, timing.md, pca.png, README.md).
 Equivalent to ``advkt oversample bench ../shared/data/keel --out benchmarks/results/ewgan-keel
---jobs 2 --ewgan-max-time 30``.
+--jobs 3 --ewgan-n-iter 200 --ewgan-max-time 40``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,9 @@ if __name__ == "__main__":
         str(ROOT / "benchmarks" / "results" / "ewgan-keel"),
         "--folds", "5",
         "--seeds", "0", "1", "2",
-        "--jobs", "2",
-        "--ewgan-max-time", "30",
+        "--jobs", "3",
+        "--ewgan-n-iter", "200",
+        "--ewgan-max-time", "40",
         *sys.argv[1:],
     ]  # fmt: skip
     raise SystemExit(main(args))

@@ -116,9 +116,11 @@ def train_wgan(
     clip_value: float,
     max_time: float | None,
     progress: bool,
+    row_weights: torch.Tensor | None = None,
 ) -> TrainLog:
     """Train in place; ``data`` (N, D) encoded rows and ``labels`` (N, K) their label vectors.
 
+    Batches draw rows uniformly, or in proportion to ``row_weights`` (N,) when given.
     Uses the global torch RNG (the caller seeds it). Stops after ``n_iter`` generator steps or
     when ``max_time`` seconds have passed, whichever is first.
     """
@@ -127,11 +129,17 @@ def train_wgan(
     n, dev = data.shape[0], data.device
     bs = min(batch_size, n)
     log = TrainLog()
+
+    def draw(k: int) -> torch.Tensor:
+        if row_weights is None:
+            return torch.randint(0, n, (k,), device=dev)
+        return torch.multinomial(row_weights, k, replacement=True)
+
     start = time.perf_counter()
     bar = tqdm(total=n_iter, desc="EWGAN", disable=not progress, leave=False)
     for it in range(n_iter):
         for _ in range(n_critic):
-            idx = torch.randint(0, n, (bs,), device=dev)
+            idx = draw(bs)
             real, lab = data[idx], labels[idx]
             with torch.no_grad():
                 fake = generator(torch.randn(bs, noise_dim, device=dev), lab)
@@ -149,7 +157,7 @@ def train_wgan(
                 with torch.no_grad():
                     for p in critic.parameters():
                         p.clamp_(-clip_value, clip_value)
-        lab = labels[torch.randint(0, n, (bs,), device=dev)]
+        lab = labels[draw(bs)]
         loss_g = -critic(generator(torch.randn(bs, noise_dim, device=dev), lab), lab).mean()
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
