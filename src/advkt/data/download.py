@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import http.client
 import os
 import tarfile
 import tempfile
-import urllib.error
 import urllib.request
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def _verified(path: Path, sha256: str | None, md5: str | None, raw_md5: str | No
     if not ok and raw_md5:
         try:
             return _digest(path, "md5", gunzip=True) == raw_md5.lower()
-        except (OSError, EOFError):
+        except (OSError, EOFError, zlib.error):
             return False
     return ok
 
@@ -164,7 +165,7 @@ def fetch(
         if bad and raw_md5:
             try:
                 raw = _digest(tmp, "md5", gunzip=True)
-            except (OSError, EOFError) as e:
+            except (OSError, EOFError, zlib.error) as e:
                 raw = f"unreadable gzip ({e})"
             if raw == raw_md5.lower():
                 bad = []
@@ -175,8 +176,8 @@ def fetch(
                 f"checksum mismatch for {url}: {'; '.join(bad)}. The file was not saved to {dest}."
             )
         os.replace(tmp, dest)
-    except (urllib.error.URLError, OSError) as e:
-        raise DataError(f"could not download {url} to {dest}: {e}") from e
+    except (OSError, http.client.HTTPException) as e:  # URLError is an OSError
+        raise DataError(f"could not download {url} to {dest}: {e!r}") from e
     finally:
         tmp.unlink(missing_ok=True)
     return dest
