@@ -1,0 +1,106 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from advkt.oversample.bench import BenchConfig, run, score
+from advkt.oversample.bench_report import average_ranks
+from advkt.oversample.cli import main
+
+
+def _write_keel(path, n_neg=48, n_pos=12, seed=0):
+    rng = np.random.default_rng(seed)
+    lines = [
+        "@relation toy",
+        "@attribute Colour {red, green}",
+        "@attribute A real [-10, 10]",
+        "@attribute B real [-10, 10]",
+        "@attribute Class {positive, negative}",
+        "@data",
+    ]
+    for label, n, mu in (("negative", n_neg, 0.0), ("positive", n_pos, 2.0)):
+        for _ in range(n):
+            a, b = rng.normal(mu, 1.0, 2)
+            colour = "red" if rng.random() < (0.8 if mu else 0.2) else "green"
+            lines.append(f"{colour}, {a:.3f}, {b:.3f}, {label}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_bench_writes_every_output(tmp_path):
+    data = tmp_path / "keel"
+    data.mkdir()
+    _write_keel(data / "toy.dat")
+    _write_keel(data / "toy2.dat", seed=1)
+    out = tmp_path / "out"
+    cfg = BenchConfig(
+        data_dir=data,
+        out=out,
+        folds=2,
+        seeds=(0, 1),
+        methods=("none", "smote", "ewgan-share"),
+        ewgan_n_iter=3,
+        command="test",
+    )
+    run(cfg, log=lambda s: None)
+    for name in ("results.json", "table.md", "timing.md", "pca.png", "README.md"):
+        assert (out / name).is_file(), name
+    doc = json.loads((out / "results.json").read_text())
+    assert doc["benchmark"] == "ewgan-keel" and doc["partial"] is False
+    scores = [r for r in doc["rows"] if "/" in r["metric"]]
+    assert len(scores) == 2 * 3 * 4 * 3  # data sets x methods x classifiers x metrics
+    r = next(r for r in scores if r["method"] == "smote" and r["metric"] == "svm/gmean")
+    assert len(r["values"]) == 2 and len(r["folds"]) == 2 and len(r["folds"][0]) == 2
+    assert r["values"][0] == pytest.approx(np.mean(r["folds"][0]))
+    # average ranks of 3 methods always sum to 1 + 2 + 3
+    ranks = doc["average_ranks"]
+    for col in ("tree/f1", "logreg/auc", "mean"):
+        assert sum(ranks[m][col] for m in cfg.methods) == pytest.approx(6.0)
+    t = doc["timing"][0]
+    assert t["ratio_to_smote"]["ewgan-share"] == pytest.approx(
+        t["seconds"]["ewgan-share"] / t["seconds"]["smote"]
+    )
+    assert "## toy (n = 60, minority 12, IR 4.0)" in (out / "table.md").read_text()
+
+
+class _Stub:
+    """A 'classifier' with fixed predictions and scores."""
+
+    def __init__(self, pred, s):
+        self.pred, self.s = np.asarray(pred), np.asarray(s)
+
+    def predict(self, X):
+        return self.pred
+
+    def predict_proba(self, X):
+        return np.stack([1 - self.s, self.s], axis=1)
+
+
+def test_score_by_hand():
+    y = np.array([1, 1, 0, 0, 0, 0])
+    m = _Stub(pred=[1, 0, 1, 0, 0, 0], s=[0.9, 0.4, 0.6, 0.1, 0.2, 0.3])
+    out = score(m, None, y)
+    # TP 1, FN 1, FP 1, TN 3: F1 = 2/(2+1+1); G = sqrt(1/2 * 3/4); AUC: 7 of 8 pairs ordered
+    assert out["f1"] == pytest.approx(0.5)
+    assert out["gmean"] == pytest.approx(np.sqrt(0.375))
+    assert out["auc"] == pytest.approx(7 / 8)
+
+
+def test_average_ranks_by_hand():
+    def res(a, b):  # one data set where method x scores a and y scores b on every column
+        cols = {k: [[a]] for k in ("f1", "gmean", "auc")}
+        cols_b = {k: [[b]] for k in ("f1", "gmean", "auc")}
+        clfs = ("tree", "knn", "svm", "logreg")
+        return {"scores": {"x": {c: cols for c in clfs}, "y": {c: cols_b for c in clfs}}}
+
+    ranks = average_ranks([res(0.9, 0.5), res(0.5, 0.9), res(0.7, 0.7)], ["x", "y"])
+    # x: ranks 1, 2, 1.5 -> 1.5; same for y
+    assert ranks["x"]["svm/f1"] == pytest.approx(1.5)
+    ranks = average_ranks([res(0.9, 0.5), res(0.8, 0.7)], ["x", "y"])
+    assert ranks["x"]["mean"] == pytest.approx(1.0) and ranks["y"]["all/auc"] == pytest.approx(2)
+
+
+def test_cli_reports_a_missing_folder(tmp_path, capsys):
+    assert main(["bench", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 1
+    assert "no such folder" in capsys.readouterr().err
