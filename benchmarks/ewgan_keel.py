@@ -4,7 +4,9 @@
 
 writes benchmarks/results/ewgan-keel/ (results.json, table.md, timing.md, pca.png, README.md).
 Equivalent to ``advkt oversample bench ../shared/data/keel --out benchmarks/results/ewgan-keel
---jobs 3 --ewgan-n-iter 200 --ewgan-max-time 40``.
+--jobs 3 --ewgan-n-iter 200 --ewgan-max-time 40 --methods none ros smote borderline-smote
+adasyn ewgan-share``. The "complement" weighting is compared with "share" in a second, smaller
+run (see the results README): the shared 2-core machine had no room for both at full size.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ if __name__ == "__main__":
         "--jobs", "3",
         "--ewgan-n-iter", "200",
         "--ewgan-max-time", "40",
+        "--methods", "none", "ros", "smote", "borderline-smote", "adasyn", "ewgan-share",
         *sys.argv[1:],
     ]  # fmt: skip
     raise SystemExit(main(args))
