@@ -57,3 +57,19 @@ def test_imagefolder_errors(tmp_path: Path) -> None:
     (tmp_path / "val" / "ant" / "bad.png").write_bytes(b"\x89PNG broken")
     with pytest.raises(DataError, match=r"bad\.png: cannot decode image"):
         load("imagefolder", tmp_path, "val", workers=1)
+
+
+def test_imagefolder_pool_keeps_order(tmp_path: Path) -> None:
+    """Enough files for several pool chunks: the order is still class, then file name."""
+    values = []
+    for c in ("a", "b"):
+        (tmp_path / "train" / c).mkdir(parents=True)
+        for i in range(260):
+            v = (i * 7 + (c == "b") * 3) % 256
+            Image.fromarray(np.full((2, 3), v, np.uint8)).save(
+                tmp_path / "train" / c / f"{i:03d}.png"
+            )
+            values.append(v)
+    d = load("imagefolder", tmp_path, "train", mode="L", mean=(0.5,), std=(0.5,), workers=2)
+    assert d.x.shape == (520, 1, 2, 3) and d.y.tolist() == [0] * 260 + [1] * 260
+    assert d.x[:, 0, 0, 0].tolist() == values
