@@ -85,9 +85,10 @@ class ADMM:
     @torch.no_grad()
     def update(self) -> dict[str, float]:
         """Z ← Π_S(W + U); U ← U + W − Z. Returns the primal residual Σ‖W − Z‖² for logging."""
-        self.Z = self.project({n: w.detach() + self.U[n] for n, w in self.params.items()})
+        z = self.project({n: w.detach() + self.U[n] for n, w in self.params.items()})
         residual = 0.0
         for n, w in self.params.items():
+            self.Z[n].copy_(z[n])  # in place: a caller may hold Z and U as module buffers
             diff = w.detach() - self.Z[n]
             self.U[n] += diff
             residual += float(diff.pow(2).sum())

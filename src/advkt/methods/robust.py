@@ -1,0 +1,189 @@
+"""Robust compression by proximal gradient (Lee & Lee, Applied Sciences 2021;
+robust_compression.md).
+
+The student f_W is trained on adversarial examples x' (PGD on the student, Madry et al. 2018: the
+recipe's ``train.adversarial`` switch; with it set, the engine also runs the teacher on x') with
+
+    L(W) = (1 − α)·CE(f_W(x'), y) + α·T²·KL(softmax(z_T(x')/T) ‖ softmax(z_W(x')/T)) + λ·R(W)
+
+where the teacher is an adversarially trained dense network. The non-smooth R is handled by a
+proximal step after each optimiser step of learning rate η (threshold t = η·λ):
+
+- ``kind="l1"`` (unstructured), R = ‖W‖₁ over conv/linear weights:
+  w ← sign(w)·max(|w| − t, 0);
+- ``kind="group"`` (structured), R = Σ_g ‖w_g‖₂ over the output filters g of each removable
+  convolution: w_g ← w_g·max(0, 1 − t/‖w_g‖₂).
+
+The student may start from the teacher's weights (``init="teacher"``: prune the trained dense
+network, as both papers do). Schedule (``Batch.epoch`` fractional): proximal phase for epochs
+[0, ``prune_epoch``); at ``prune_epoch`` a hard threshold to the target compression ``rate``
+(global or per-layer magnitude for l1, smallest-norm filters for group; without a rate, the zeros
+the proximal phase produced); then masked fine-tuning to the end: the masks are re-applied after
+every optimiser step. The masks are buffers of this module, so checkpoints and ``--resume`` carry
+them.
+
+α = 0 (no teacher needed) and λ = 0 give the peer "adversarial training + magnitude pruning +
+masked adversarial fine-tuning".
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from advkt.losses.kd import kd_loss
+from advkt.methods.base import Batch, Method, labelled_ce
+from advkt.prune import apply_masks, apply_proximal, filter_masks, magnitude_masks
+from advkt.registry import register_method
+
+KINDS = ("l1", "group")
+SCOPES = ("global", "layer")
+
+
+def _key(name: str) -> str:
+    return name.replace(".", "__")  # buffer names may not hold dots
+
+
+class MaskedPruning(Method):
+    """Shared schedule: hard prune at ``prune_epoch`` to ``rate``, then keep the masks applied.
+
+    Subclasses supply the loss and what happens before the prune (:meth:`before_prune`).
+    """
+
+    uses_teacher = False
+
+    def __init__(
+        self,
+        student: nn.Module,
+        teacher: nn.Module | None,
+        num_classes: int,
+        example_input: torch.Tensor,
+        prune_epoch: float | None = None,
+        rate: float | None = None,
+        kind: str = "l1",
+        scope: str = "global",
+        init: str | None = None,
+    ) -> None:
+        super().__init__(student, teacher, num_classes, example_input)
+        if init not in (None, "teacher"):
+            raise ValueError(f"method.args.init must be 'teacher' or null, got '{init}'")
+        if init == "teacher":
+            if teacher is None:
+                raise ValueError("method.args.init='teacher' needs a teacher (recipe 'teacher')")
+            try:
+                student.load_state_dict(teacher.state_dict())
+            except RuntimeError as err:
+                raise ValueError(
+                    f"method.args.init='teacher' needs the student's architecture: {err}"
+                ) from None
+        if kind not in KINDS:
+            raise ValueError(f"method.args.kind must be one of {', '.join(KINDS)}, got '{kind}'")
+        if scope not in SCOPES:
+            raise ValueError(f"method.args.scope must be one of {', '.join(SCOPES)}, got '{scope}'")
+        if rate is not None and not rate >= 1:
+            raise ValueError(f"method.args.rate (compression rate) must be >= 1, got {rate}")
+        if prune_epoch is not None and prune_epoch < 0:
+            raise ValueError(f"method.args.prune_epoch must be >= 0, got {prune_epoch}")
+        if rate is not None and prune_epoch is None:
+            raise ValueError("method.args.rate needs method.args.prune_epoch (when to prune)")
+        self.prune_epoch, self.rate, self.kind, self.scope = prune_epoch, rate, kind, scope
+        self.masks = nn.Module()
+        for name, p in student.named_parameters():
+            self.masks.register_buffer(_key(name), torch.ones_like(p, dtype=torch.bool))
+        self.register_buffer("pruned", torch.zeros((), dtype=torch.bool))
+        self._epoch = 0.0
+
+    def mask_dict(self) -> dict[str, torch.Tensor]:
+        names = [name for name, _ in self.student.named_parameters()]
+        return {name: getattr(self.masks, _key(name)) for name in names}
+
+    def _in_finetune(self) -> bool:
+        return self.prune_epoch is not None and self._epoch >= self.prune_epoch
+
+    @torch.no_grad()
+    def hard_prune(self) -> None:
+        """Fix the masks (target rate, or the current zeros) and zero the pruned weights."""
+        if self.kind == "group":
+            s = None if self.rate is None else 1 - 1 / self.rate
+            new = filter_masks(self.student, sparsity=s)
+        elif self.rate is not None:
+            new = magnitude_masks(self.student, rate=self.rate, scope=self.scope)
+        else:
+            new = {n: p != 0 for n, p in self.student.named_parameters() if p.dim() > 1}
+        for name, m in new.items():
+            getattr(self.masks, _key(name)).copy_(m)
+        self.pruned.fill_(True)
+        apply_masks(self.student, self.mask_dict())
+
+    def before_prune(self, name: str, lr: float) -> None:
+        """The update after an optimiser step during the first phase (proximal step, ADMM, ...)."""
+
+    def after_step(self, name: str, lr: float) -> None:
+        if name != "student":
+            return
+        if self._in_finetune():
+            if not bool(self.pruned):
+                self.hard_prune()
+            else:
+                apply_masks(self.student, self.mask_dict())
+        else:
+            self.before_prune(name, lr)
+
+    def distill_loss(self, batch: Batch, alpha: float, T: float) -> dict[str, torch.Tensor]:
+        """(1 − α)·CE(s, y) + α·T²·KL(t ‖ s) on the batch (x' under ``train.adversarial``)."""
+        self._epoch = batch.epoch
+        s = self.student_forward(batch)
+        ce = labelled_ce(s, batch.y)
+        out = {"ce": ce}
+        loss = ce
+        if alpha > 0:
+            kd = kd_loss(s.float(), batch.t_logits.float(), T)
+            loss = (1 - alpha) * ce + alpha * kd
+            out["kd"] = kd
+        return {"loss": loss, **out}
+
+
+@register_method("robust")
+class Robust(MaskedPruning):
+    """Adversarial distillation with proximal ℓ1 / group-lasso pruning (module docstring).
+
+    Args (``method.args``): alpha α (KD weight; 0 = no teacher), T, lam λ, kind "l1" | "group",
+    prune_epoch (end of the proximal phase; None = never hard prune), rate (target compression
+    rate at prune_epoch; None = keep the zeros of the proximal phase), scope "global" | "layer"
+    (magnitude ranking for the l1 hard threshold), init "teacher" | None (start from the
+    teacher's weights).
+    """
+
+    def __init__(
+        self,
+        student,
+        teacher,
+        num_classes,
+        example_input,
+        alpha: float = 0.9,
+        T: float = 4.0,
+        lam: float = 0.0,
+        kind: str = "l1",
+        prune_epoch: float | None = None,
+        rate: float | None = None,
+        scope: str = "global",
+        init: str | None = None,
+    ) -> None:
+        super().__init__(
+            student, teacher, num_classes, example_input, prune_epoch, rate, kind, scope, init
+        )
+        if not 0 <= alpha <= 1:
+            raise ValueError(f"method.args.alpha must be in [0, 1], got {alpha}")
+        if lam < 0:
+            raise ValueError(f"method.args.lam must be >= 0, got {lam}")
+        if alpha > 0 and teacher is None:
+            raise ValueError("method 'robust' with alpha > 0 needs a teacher (recipe 'teacher')")
+        self.alpha, self.T, self.lam = alpha, T, lam
+        self.teacher_on_batch = alpha > 0  # a teacher held only for init costs no forward
+
+    def student_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+        return self.distill_loss(batch, self.alpha, self.T)
+
+    def before_prune(self, name: str, lr: float) -> None:
+        if self.lam > 0:
+            apply_proximal(self.student, lr, self.lam, self.kind)
