@@ -156,6 +156,8 @@ def test_bad_input_errors_are_plain():
         build_model({"num_classes": 10})
     with pytest.raises(ValueError, match="model 'resnet20'.*widen"):
         build_model({"name": "resnet20", "widen": 2})
+    with pytest.raises(ValueError, match="num_classes must be an integer >= 1, got 0"):
+        build_model({"name": "vgg8", "num_classes": 0})
     with pytest.raises(ValueError, match="6n \\+ 4"):
         build_model({"name": "wrn", "depth": 15})
     with pytest.raises(ValueError, match="in_size 8 is too small"):

@@ -40,6 +40,12 @@ def model_factory(name: str) -> Callable[[Callable[..., nn.Module]], Callable[..
                     f"model '{name}': bad arguments {sorted(kw)} ({err}); valid arguments: {valid}"
                 ) from None
             bound.apply_defaults()
+            for key in ("num_classes", "in_channels"):
+                value = bound.arguments.get(key)
+                if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                    raise ValueError(
+                        f"model '{name}': {key} must be an integer >= 1, got {value!r}"
+                    )
             net = fn(*bound.args, **bound.kwargs)
             net.spec = {"name": name, **{k: _jsonable(v) for k, v in bound.arguments.items()}}
             return net
