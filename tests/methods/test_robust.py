@@ -4,6 +4,8 @@ closed forms, the schedule, and checkpoint round trips."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -14,6 +16,8 @@ from advkt.methods.admm_prune import ADMMPrune
 from advkt.methods.base import Batch
 from advkt.methods.robust import Robust
 from advkt.prune import compression_rate, count_weights, prunable_weights
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -221,3 +225,24 @@ def test_engine_trains_both_methods_adversarially_on_mnist(shared_data, tmp_path
         assert compression_rate(load_student(run)) == pytest.approx(5.0, rel=0.01)
         ev = evaluate_run(run, attack="pgd", eps=0.3, steps=3, step_size=0.1, limit=32)
         assert 0 <= ev["robust_acc"] <= ev["clean_acc"] + 100 / 32
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(str(p) for p in ROOT.glob("recipes/*/robust_*.yaml"))
+    + [str(ROOT / "recipes/mnist/teachers/lenet5_adv.yaml")],
+)
+def test_recipes_load_and_build_their_method(path):
+    from advkt.models import build_model
+    from advkt.recipe import load_recipe
+    from advkt.registry import METHODS
+
+    r = load_recipe(path)
+    shape = (1, 28, 28) if r.data.dataset == "mnist" else (3, 32, 32)
+    spec = {"name": r.student.model, "num_classes": 10, "in_channels": shape[0]}
+    teacher = build_model(spec).eval() if r.teacher else None
+    method = METHODS.get(r.method.name)(
+        build_model(spec), teacher, 10, torch.zeros(2, *shape), **r.method.args
+    )
+    if r.method.name in ("robust", "admm"):  # every compression recipe trains adversarially
+        assert r.train.adversarial is not None and isinstance(method, Robust | ADMMPrune)
