@@ -47,7 +47,8 @@ def sbm_graph(
     e = torch.cat(edges, 1)
     e = e[:, e[0] != e[1]]
     e = torch.cat([e, e.flip(0)], 1)
-    e = torch.unique(e, dim=1)
+    key = torch.unique(e[0] * num_nodes + e[1])  # sorted, duplicates dropped; O(E log E)
+    e = torch.stack([key // num_nodes, key % num_nodes])
     means = torch.randn(num_classes, num_features, generator=g)
     x = means[y] + noise * torch.randn(num_nodes, num_features, generator=g)
     return x, e, y

@@ -23,7 +23,7 @@ def build_target(
     num_nodes: int,
     kind: str = "dense",
     alpha: float = 0.5,
-    k_s: int = 64,
+    k_s: int = 32,
     k_t: int = 32,
 ) -> DenseTarget | SparseTarget:
     """The paper's dense S Sᵀ target or our top-k sparse one, from the training edges."""

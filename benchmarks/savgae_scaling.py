@@ -1,0 +1,169 @@
+"""Memory and time of SAVGAE's dense target S Sᵀ (paper) against the scalable top-k one (ours).
+
+    nice -n 10 .venv/bin/python benchmarks/savgae_scaling.py                # all sizes
+    nice -n 10 .venv/bin/python benchmarks/savgae_scaling.py --sizes 1000 2000 --dense-max 2000
+
+Graphs: stochastic block model with class-dependent Gaussian features
+(:func:`advkt.graph.synthetic.sbm_graph`: 5 classes, 64 features, mean degree about 10).
+Every (kind, N) runs in a fresh subprocess that reports its own peak resident memory
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``), the peak before the target was built (graph and
+imports), the wall and CPU seconds of building the target, and of one reconstruction step
+(forward + backward of L_rec + L_KL). The dense target's peak is fitted as a + c·N² on the sizes
+run; sizes whose predicted peak exceeds ``--max-gib`` (default 12, the machine is shared) are not
+run, and the largest N whose predicted peak fits 24 GiB is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "savgae-scaling"
+SIZES = [1000, 2000, 5000, 10000, 20000, 50000, 100000]
+GIB = 1024**3
+
+
+def _rss() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def one(kind: str, n: int, step: bool) -> dict:
+    """Measure in this process (called in a fresh subprocess)."""
+    import torch
+
+    torch.set_num_threads(1)
+    from advkt.graph.savgae import SAVGAE, Discriminator, VariationalGCNEncoder
+    from advkt.graph.synthetic import sbm_graph
+    from advkt.graph.train import build_target
+
+    x, ei, _ = sbm_graph(n, seed=0)
+    rec = {"kind": kind, "n": n, "edges": int(ei.size(1)), "base_rss": _rss()}
+    t0, c0 = time.perf_counter(), _cpu()
+    target = build_target(ei, n, kind)
+    rec.update(target_s=time.perf_counter() - t0, target_cpu_s=_cpu() - c0, target_rss=_rss())
+    if step:
+        torch.manual_seed(0)
+        model = SAVGAE(VariationalGCNEncoder(x.size(1)), Discriminator())
+        t0, c0 = time.perf_counter(), _cpu()
+        z = model.encode(x, ei)
+        loss = model.recon_loss(z, target) + model.kl_loss() / n
+        loss.backward()
+        rec.update(step_s=time.perf_counter() - t0, step_cpu_s=_cpu() - c0, step_rss=_rss())
+    return rec
+
+
+def spawn(kind: str, n: int, step: bool, max_gib: float) -> dict:
+    cmd = [sys.executable, __file__, "--one", kind, str(n), "--max-gib", str(max_gib)]
+    if step:
+        cmd.append("--step")
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
+    if p.returncode != 0 or not lines:
+        return {"kind": kind, "n": n, "error": (p.stderr.strip().splitlines() or ["?"])[-1]}
+    return json.loads(lines[-1])
+
+
+def fit_quadratic(recs: list[dict]) -> tuple[float, float]:
+    """Least squares peak ≈ a + c·N² over the dense runs."""
+    import numpy as np
+
+    n = np.array([r["n"] for r in recs], float)
+    y = np.array([r["target_rss"] for r in recs], float)
+    a, c = np.linalg.lstsq(np.c_[np.ones_like(n), n**2], y, rcond=None)[0]
+    return float(a), float(c)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=SIZES)
+    ap.add_argument("--dense-max", type=int, default=10000, help="largest N to run dense (time)")
+    ap.add_argument("--max-gib", type=float, default=12.0, help="never run above this peak")
+    ap.add_argument("--dense-step-max", type=int, default=5000)
+    ap.add_argument("--out", default=str(OUT))
+    ap.add_argument("--one", nargs=2, metavar=("KIND", "N"), help=argparse.SUPPRESS)
+    ap.add_argument("--step", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.one:
+        limit = int(args.max_gib * GIB)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        print(json.dumps(one(args.one[0], int(args.one[1]), args.step)), flush=True)
+        return 0
+
+    from advkt.report.results import row, write_results
+
+    recs: list[dict] = []
+    dense: list[dict] = []
+    for n in sorted(args.sizes):
+        if n <= args.dense_max:
+            ok = True
+            if len(dense) >= 2:
+                a, c = fit_quadratic(dense)
+                ok = a + c * n * n < args.max_gib * GIB * 0.8
+            if ok:
+                r = spawn("dense", n, n <= args.dense_step_max, args.max_gib)
+                print(json.dumps(r), flush=True)
+                recs.append(r)
+                if "error" not in r:
+                    dense.append(r)
+        r = spawn("sparse", n, True, args.max_gib)
+        print(json.dumps(r), flush=True)
+        recs.append(r)
+
+    a, c = fit_quadratic(dense) if len(dense) >= 2 else (float("nan"), float("nan"))
+    n24 = int(((24 * GIB - a) / c) ** 0.5) if c == c and c > 0 else None
+    rows = []
+    for r in recs:
+        if "error" in r:
+            continue
+        for key in ("target_s", "target_cpu_s", "target_rss", "step_s", "step_cpu_s", "step_rss"):
+            if key in r:
+                rows.append(row(f"savgae-{r['kind']}", f"sbm-{r['n']}", key, [r[key]], n=r["n"]))
+    out = Path(args.out)
+    write_results(
+        out,
+        "savgae-scaling",
+        rows,
+        command="python benchmarks/savgae_scaling.py " + " ".join(sys.argv[1:]),
+        records=recs,
+        dense_fit={"a_bytes": a, "c_bytes_per_n2": c, "largest_n_in_24gib": n24},
+    )
+    lines = [
+        "| kind | N | edges (directed) | target build s (wall / CPU) | peak RSS GiB "
+        "| one rec. step s (wall / CPU) | peak RSS after step GiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in recs:
+        if "error" in r:
+            lines.append(f"| {r['kind']} | {r['n']} | – | failed: {r['error']} | | | |")
+            continue
+        step = f"{r['step_s']:.2f} / {r['step_cpu_s']:.2f}" if "step_s" in r else "–"
+        step_rss = f"{r['step_rss'] / GIB:.2f}" if "step_rss" in r else "–"
+        lines.append(
+            f"| {r['kind']} | {r['n']:,} | {r['edges']:,} | {r['target_s']:.2f} / "
+            f"{r['target_cpu_s']:.2f} | {r['target_rss'] / GIB:.2f} | {step} | {step_rss} |"
+        )
+    lines += [
+        "",
+        f"Dense peak fit: {a / GIB:.2f} GiB + {c:.1f} B · N²; largest N whose predicted peak "
+        f"fits 24 GiB: {n24:,}"
+        if n24
+        else "Dense fit unavailable.",
+    ]
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
