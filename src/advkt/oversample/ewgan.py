@@ -31,7 +31,6 @@ appended after the original ones, as imbalanced-learn's over-samplers do.
 from __future__ import annotations
 
 import numbers
-import time
 from collections.abc import Sequence
 
 import numpy as np
@@ -221,6 +220,7 @@ class EWGANOverSampler(BaseOverSampler):
                     f"class {cls} has {n_c}. Remove that class or leave it out of "
                     "sampling_strategy."
                 )
+        self.classes_ = classes
         if not any(n > 0 for n in self.sampling_strategy_.values()):
             return X.copy(), y.copy()
 
@@ -242,7 +242,6 @@ class EWGANOverSampler(BaseOverSampler):
         finally:
             torch.set_num_threads(old_threads)
 
-        self.classes_ = classes
         self.label_vectors_ = labels
         self.encoder_ = encoder
         self.generator_ = generator.cpu().eval()
@@ -319,10 +318,3 @@ class EWGANOverSampler(BaseOverSampler):
             xs.append(encoder.inverse(generator(z, lab).cpu().numpy().astype(np.float64)))
             ys.append(np.full(n_new, cls, dtype=classes.dtype))
         return np.vstack(xs), np.concatenate(ys)
-
-
-def _timed_fit_resample(sampler, X, y) -> tuple[np.ndarray, np.ndarray, float]:
-    """fit_resample and its wall time in seconds (used by the benchmark)."""
-    t0 = time.perf_counter()
-    X_res, y_res = sampler.fit_resample(X, y)
-    return X_res, y_res, time.perf_counter() - t0
