@@ -1,0 +1,57 @@
+"""Integration tests on the real Planetoid files in ../shared/data (read-only)."""
+
+import json
+
+import pytest
+import torch
+
+from advkt.data.base import DataError
+from advkt.graph.cli import main
+from advkt.graph.data import load_planetoid, split_edges
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("advkt-cache")
+
+
+def test_cora_loads_through_a_cache(shared_data, cache):
+    data = load_planetoid("Cora", shared_data, cache)
+    assert data.num_nodes == 2708 and data.x.shape == (2708, 1433)
+    assert data.edge_index.size(1) == 10556 and int(data.y.max()) == 6
+    assert (cache / "planetoid" / "Cora" / "processed").is_dir()
+    assert not (shared_data / "planetoid" / "Cora" / "processed").exists()
+
+
+def test_split_is_85_5_10_and_reproducible(shared_data, cache):
+    data = load_planetoid("Cora", shared_data, cache)
+    a, b, c = split_edges(data, 3), split_edges(data, 3), split_edges(data, 4)
+    e = data.edge_index.size(1) // 2
+    assert a.test_pos.size(1) == a.test_neg.size(1) == int(0.10 * e)
+    assert a.val_pos.size(1) == a.val_neg.size(1) == int(0.05 * e)
+    assert a.train_pos.size(1) == e - a.test_pos.size(1) - a.val_pos.size(1)
+    assert a.train_edge_index.size(1) == 2 * a.train_pos.size(1)
+    assert torch.equal(a.test_pos, b.test_pos) and not torch.equal(a.test_pos, c.test_pos)
+    train = set(map(tuple, a.train_pos.T.tolist()))
+    assert not train & set(map(tuple, a.test_pos.T.tolist()))
+
+
+def test_missing_files_are_named(tmp_path):
+    (tmp_path / "planetoid" / "Cora" / "raw").mkdir(parents=True)
+    with pytest.raises(DataError, match="ind.cora.graph"):
+        load_planetoid("Cora", tmp_path, tmp_path / "cache")
+    with pytest.raises(DataError, match="available: Cora, CiteSeer"):
+        load_planetoid("PubMed", tmp_path)
+
+
+def test_cli_train_savgae_a_few_iterations(shared_data, cache, tmp_path):
+    args = ["graph", "train", "--dataset", "Cora", "--method", "savgae", "--iterations", "3"]
+    args += ["--data-root", str(shared_data), "--cache", str(cache), "--out", str(tmp_path)]
+    assert main(args) == 0
+    rec = json.loads((tmp_path / "metrics.json").read_text())
+    assert rec["method"] == "savgae" and 0.5 < rec["auc"] <= 1.0 and 0.5 < rec["ap"] <= 1.0
+
+
+def test_cli_reports_bad_input(tmp_path, capsys):
+    assert main(["graph", "train", "--data-root", str(tmp_path), "--cache", str(tmp_path)]) == 2
+    assert "lacks the Planetoid files" in capsys.readouterr().err
