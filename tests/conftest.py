@@ -15,3 +15,12 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"no benchmark data at {SHARED_DATA}")
     return SHARED_DATA
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _one_thread():
+    """One intra-op thread: the suite's models are tiny, and on a shared 2-core machine a second
+    thread only adds contention (measured 17x slower under load)."""
+    import torch
+
+    torch.set_num_threads(1)

@@ -1,0 +1,304 @@
+r"""HKSANC: hierarchical knowledge-squeezed adversarial network compression.
+
+Li, Shu, Xie, Qu, Kong, AAAI 2020; formulation from its earlier version KSANC (arXiv 1904.05100).
+See ``papers/hksanc.md`` and ``docs/methods/hksanc.md``; **paper** marks the published
+formulation, **ours** a choice where the paper is silent (each has a switch).
+
+Student objective, with s, t the student's and teacher's logits and y the label:
+
+.. math::
+    L_S = \lambda_1 \|s - t\|^2
+        + \lambda_2 \big[\mathrm{BCE}(D_o(s), 1) + \mathrm{CE}(D_c(s), y)\big]
+        + \lambda_3 \sum_{p} \|a^s_p - a^t_p\|^2 + w_{ce}\,\mathrm{CE}(s, y)
+
+Discriminator objective (D minimises; its L_reg is Belagiannis et al.'s regulariser):
+
+.. math::
+    L_D = \mathrm{BCE}(D_o(t), 1) + \mathrm{BCE}(D_o(s), 0)
+        + \mu\big(\overline{|\omega_D|} + \overline{\omega_D^2} + \mathrm{BCE}(D_o(s), 1)\big)
+        + \mathrm{CE}(D_c(t), y) + \mathrm{CE}(D_c(s), y)
+
+Squeezed descriptors at supervision point p of stage k (**paper**: task-driven attention):
+``a^t_p = E^t_p(F^t_p, g^t)`` and ``a^s_p = E^s_p(T_p(F^s_p), g^s)`` with T_p a 1x1 convolution
+to the teacher's width, g a 128-d global descriptor and E the attention estimator of
+:class:`advkt.nn.attention.AttentionEstimator`. Shapes: logits (N, K); F (N, C, *S); a (N, C_t).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+
+import torch
+from torch import nn
+
+from advkt.engine import distributed as dist
+from advkt.losses.adversarial import d_loss, g_loss, weight_penalty
+from advkt.methods.base import Batch, Method, feature_shapes, labelled_ce
+from advkt.nn.attention import AttentionEstimator, ChannelTransform, GlobalDescriptor
+from advkt.nn.discriminator import LogitDiscriminator
+from advkt.registry import register_method
+
+
+def supervision_points(blocks_s: int, blocks_t: int, k: int) -> list[tuple[int, int]]:
+    """``k`` evenly spaced (student block, teacher block) pairs of one stage, ending at its last
+    block; e.g. 3 student and 18 teacher blocks -> [(0, 5), (1, 11), (2, 17)]."""
+    return [
+        (round((i + 1) * blocks_s / k) - 1, round((i + 1) * blocks_t / k) - 1) for i in range(k)
+    ]
+
+
+class _Side(nn.Module):
+    """One network's squeezing parts: global descriptor(s) and one estimator per point."""
+
+    def __init__(
+        self,
+        widths: list[int],
+        est_widths: list[int],
+        points: list[tuple[int, int]],
+        guide: str,
+        desc_dim: int,
+        use_hat: bool,
+    ) -> None:
+        super().__init__()
+        self.guide, self.points = guide, points
+        # "head": one descriptor of the last stage; "next": stage k is guided by stage k+1
+        sources = (
+            [len(widths) - 1]
+            if guide == "head"
+            else [min(k + 1, len(widths) - 1) for k in range(len(widths))]
+        )
+        self.sources = sources
+        self.desc = nn.ModuleList(GlobalDescriptor(widths[j], desc_dim) for j in sources)
+        self.est = nn.ModuleList(
+            AttentionEstimator(est_widths[k], desc_dim, use_hat) for k, _ in points
+        )
+
+    def descriptors(self, stages: list[torch.Tensor]) -> list[torch.Tensor]:
+        return [d(stages[j]) for d, j in zip(self.desc, self.sources)]
+
+    def squeeze(self, feats: list[torch.Tensor], stages: list[torch.Tensor]):
+        """feats[p] is point p's feature (already lifted for the student) -> [(a_p, M_p)]."""
+        g = self.descriptors(stages)
+        return [
+            est(f, g[0] if self.guide == "head" else g[k])
+            for est, f, (k, _) in zip(self.est, feats, self.points)
+        ]
+
+
+@register_method("hksanc")
+class HKSANC(Method):
+    teacher_features = True
+
+    def __init__(
+        self,
+        student,
+        teacher,
+        num_classes,
+        example_input,
+        lambda_b: float = 1.0,
+        lambda_adv: float = 1.0,
+        lambda_is: float = 1.0,
+        mu: float = 0.1,
+        class_adv: bool = True,
+        ce_weight: float = 0.0,
+        points_per_stage: int | None = None,
+        guide: str = "head",
+        use_hat: bool = True,
+        desc_dim: int = 128,
+        d_hidden: int = 256,
+        d_lr: float = 2e-4,
+        d_betas: tuple[float, float] = (0.5, 0.999),
+        estimator_epochs: int = 2,
+        estimator_lr: float = 1e-3,
+        reduction: str = "mean",
+    ) -> None:
+        super().__init__(student, teacher, num_classes, example_input)
+        if guide not in ("head", "next"):
+            raise ValueError(f"hksanc: guide must be 'head' or 'next', got '{guide}'")
+        if reduction not in ("mean", "sum"):
+            raise ValueError(f"hksanc: reduction must be 'mean' or 'sum', got '{reduction}'")
+        self.reduction = reduction
+        fs = feature_shapes(student, example_input)
+        ft = feature_shapes(teacher, example_input)
+        if len(fs.blocks) != len(ft.blocks):
+            raise ValueError(
+                f"hksanc: the student has {len(fs.blocks)} stages and the teacher "
+                f"{len(ft.blocks)}; HKSANC pairs stages one to one, so both need the same number"
+            )
+        points: list[tuple[int, int]] = []  # (stage, index into that stage's points)
+        self._blocks: list[tuple[int, int, int]] = []  # (stage, student block, teacher block)
+        for k, (bs, bt) in enumerate(zip(fs.blocks, ft.blocks)):
+            n = points_per_stage or len(bs)
+            if not 1 <= n <= min(len(bs), len(bt)):
+                raise ValueError(
+                    f"hksanc: points_per_stage={n} but stage {k + 1} has {len(bs)} student and "
+                    f"{len(bt)} teacher blocks; at most {min(len(bs), len(bt))} points fit"
+                )
+            for js, jt in supervision_points(len(bs), len(bt), n):
+                points.append((k, len(self._blocks)))
+                self._blocks.append((k, js, jt))
+        w_s = [b[-1].shape[1] for b in fs.blocks]
+        w_t = [b[-1].shape[1] for b in ft.blocks]
+        self.transforms = nn.ModuleList(  # paper: a bare 1x1 conv lifts the student's width
+            ChannelTransform(fs.blocks[k][js].shape[1], ft.blocks[k][jt].shape[1], bn=False)
+            for k, js, jt in self._blocks
+        )
+        est_w = [ft.blocks[k][jt].shape[1] for k, _, jt in self._blocks]
+        self.s_side = _Side(w_s, est_w, points, guide, desc_dim, use_hat)
+        with torch.random.fork_rng():  # teacher-side parts: the same for every student seed
+            torch.manual_seed(0)
+            self.t_side = _Side(w_t, est_w, points, guide, desc_dim, use_hat)
+            self.t_aux = nn.ModuleList(nn.Linear(w, num_classes) for w in est_w)
+        self.disc = LogitDiscriminator(num_classes, d_hidden)
+        self.lambda_b, self.lambda_adv, self.lambda_is = lambda_b, lambda_adv, lambda_is
+        self.mu, self.class_adv, self.ce_weight = mu, class_adv, ce_weight
+        self.d_opt = {"name": "adam", "lr": d_lr, "betas": tuple(d_betas), "weight_decay": 0.0}
+        self.estimator_epochs, self.estimator_lr = estimator_epochs, estimator_lr
+        self._config = {
+            "points": self._blocks,
+            "guide": guide,
+            "use_hat": use_hat,
+            "desc_dim": desc_dim,
+            "epochs": estimator_epochs,
+            "lr": estimator_lr,
+        }
+
+    # ------------------------------------------------------------------ contract
+    def param_groups(self):
+        student = [
+            *self.student.parameters(),
+            *self.transforms.parameters(),
+            *self.s_side.parameters(),
+        ]
+        return {"student": (student, None), "disc": (list(self.disc.parameters()), self.d_opt)}
+
+    def steps(self):
+        if self.lambda_adv > 0:
+            return [("disc", self.disc_loss), ("student", self.student_loss)]
+        return [("student", self.student_loss)]
+
+    # ------------------------------------------------------------------ descriptors
+    def teacher_descriptors(self, batch: Batch) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        if "a_t" not in batch.cache:
+            tf = batch.t_feats
+            feats = [tf.blocks[k][jt].float() for k, _, jt in self._blocks]
+            with torch.no_grad():
+                batch.cache["a_t"] = self.t_side.squeeze(feats, [f.float() for f in tf.stages])
+        return batch.cache["a_t"]
+
+    def student_descriptors(self, feats) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        lifted = [tr(feats.blocks[k][js]) for tr, (k, js, _) in zip(self.transforms, self._blocks)]
+        return self.s_side.squeeze(lifted, feats.stages)
+
+    # ------------------------------------------------------------------ losses
+    def _sq(self, d: torch.Tensor) -> torch.Tensor:
+        """Squared norm per sample, averaged over the batch; with reduction="mean" (ours) also
+        divided by the vector's length, so that lambda = 1 means the same at every width."""
+        per = d.pow(2).sum(1) if self.reduction == "sum" else d.pow(2).mean(1)
+        return per.mean()
+
+    def judge(self, t: torch.Tensor, s: torch.Tensor):
+        """D on teacher and student logits in one batch: its first batch norm then standardises
+        both with the same statistics, so the difference between them stays visible (ours; the
+        paper does not say). Returns ((adv_t, adv_s), (cls_t, cls_s))."""
+        adv, cls = self.disc(torch.cat([t, s]))
+        n = t.shape[0]
+        return (adv[:n], adv[n:]), (cls[:n], cls[n:])
+
+    def disc_loss(self, batch: Batch) -> dict:
+        s = self.student_forward(batch, features=True)[0].detach().float()
+        (real, fake), (real_cls, fake_cls) = self.judge(batch.t_logits.float(), s)
+        adv = d_loss(real, fake, "gan")
+        out = {"adv": adv}
+        loss = adv
+        if self.mu > 0:  # ours: weight penalties as means, so mu is independent of D's size
+            n = sum(p.numel() for p in self.disc.parameters() if p.ndim >= 2)
+            reg = self.mu * (weight_penalty(self.disc, 1.0 / n, 1.0 / n) + g_loss(fake, "gan"))
+            out["reg"], loss = reg, loss + reg
+        if self.class_adv:
+            cls = labelled_ce(real_cls, batch.y) + labelled_ce(fake_cls, batch.y)
+            out["cls"], loss = cls, loss + cls
+        out["loss"] = loss
+        return out
+
+    def student_loss(self, batch: Batch) -> dict:
+        s, feats = self.student_forward(batch, features=True)
+        t = batch.t_logits.float()
+        s32 = s.float()
+        out = {}
+        loss = s32.new_zeros(())
+        if self.lambda_b > 0:
+            out["b"] = self._sq(s32 - t)
+            loss = loss + self.lambda_b * out["b"]
+        if self.lambda_adv > 0:
+            (_, fake), (_, fake_cls) = self.judge(t, s32)
+            adv = g_loss(fake, "gan")
+            if self.class_adv:
+                adv = adv + labelled_ce(fake_cls, batch.y)
+            out["adv"], loss = adv, loss + self.lambda_adv * adv
+        if self.lambda_is > 0:
+            a_t = self.teacher_descriptors(batch)
+            a_s = self.student_descriptors(feats)
+            l_is = sum(self._sq(xs.float() - xt) for (xs, _), (xt, _) in zip(a_s, a_t))
+            out["is"], loss = l_is, loss + self.lambda_is * l_is
+        if self.ce_weight > 0:
+            out["ce"] = labelled_ce(s, batch.y)
+            loss = loss + self.ce_weight * out["ce"]
+        out["loss"] = loss
+        return out
+
+    # ------------------------------------------------------------------ teacher-side estimators
+    def prepare(self, epoch_batches: Callable[[int], Iterable[Batch]]) -> None:
+        """Fit the teacher's descriptors and estimators on the frozen teacher (ours), cached per
+        teacher checkpoint and configuration: an auxiliary linear classifier on each squeezed
+        descriptor is trained to predict the teacher's own class (its arg-max), so no label is
+        needed and semi-supervised runs share the cache."""
+        from advkt.data._cache import cached_tensors
+
+        if self.lambda_is <= 0:
+            return
+        parts = nn.ModuleDict({"side": self.t_side, "aux": self.t_aux})
+
+        def fit() -> dict[str, torch.Tensor]:
+            opt = torch.optim.Adam(parts.parameters(), lr=self.estimator_lr)
+            parts.train()
+            for e in range(self.estimator_epochs):
+                for batch in epoch_batches(-1 - e):
+                    tf, target = batch.t_feats, batch.t_logits.argmax(1)
+                    feats = [tf.blocks[k][jt].float() for k, _, jt in self._blocks]
+                    a = self.t_side.squeeze(feats, [f.float() for f in tf.stages])
+                    loss = sum(
+                        nn.functional.cross_entropy(head(x), target)
+                        for head, (x, _) in zip(self.t_aux, a)
+                    )
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if dist.is_distributed():  # every rank fits the same estimators
+                        dist.average_gradients(list(parts.parameters()))
+                    opt.step()
+            return {k: v.detach().cpu() for k, v in parts.state_dict().items()}
+
+        key = hashlib.sha256(json.dumps(self._config).encode())
+        for v in self.teacher.state_dict().values():
+            key.update(v.detach().cpu().contiguous().numpy().tobytes())
+        state = cached_tensors("hksanc-teacher", key.hexdigest()[:20], fit)
+        device = next(self.parameters()).device
+        parts.load_state_dict({k: v.to(device) for k, v in state.items()})
+        if dist.is_distributed():
+            dist.broadcast_module(parts)
+        parts.eval().requires_grad_(False)
+
+    @torch.no_grad()
+    def attention_maps(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """[(M_teacher, M_student)] per supervision point for inputs x, each (N, *S_teacher)."""
+        was = self.training
+        self.eval()
+        _, tf = self.teacher(x, features=True)
+        _, sf = self.student(x, features=True)
+        batch = Batch(x=x, y=torch.full((x.shape[0],), -1, device=x.device), t_feats=tf)
+        a_t = self.teacher_descriptors(batch)
+        a_s = self.student_descriptors(sf)
+        self.train(was)
+        return [(mt, ms) for (_, mt), (_, ms) in zip(a_t, a_s)]

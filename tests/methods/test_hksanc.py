@@ -1,0 +1,180 @@
+"""HKSANC: supervision points, every loss term against a hand computation, switches, bad input,
+the cached teacher-side estimators, and a 2-process run with the discriminator in sync."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from advkt.engine import checkpoint as ckpt
+from advkt.engine.trainer import build_teacher, load_splits, train
+from advkt.methods.base import Batch
+from advkt.methods.hksanc import HKSANC, supervision_points
+from advkt.models import build_model
+from advkt.recipe import load_recipe
+from tests.engine.toy import toy_recipe
+
+
+def _pair(student_hidden=(8, 8), teacher_hidden=(32, 32), **kw):
+    s = build_model(
+        {
+            "name": "mlp",
+            "num_classes": 4,
+            "in_channels": 1,
+            "in_size": 8,
+            "ndim": 1,
+            "hidden": list(student_hidden),
+        }
+    )
+    t = build_model(
+        {
+            "name": "mlp",
+            "num_classes": 4,
+            "in_channels": 1,
+            "in_size": 8,
+            "ndim": 1,
+            "hidden": list(teacher_hidden),
+        }
+    ).eval()
+    x = torch.randn(6, 1, 8)
+    return HKSANC(s, t, num_classes=4, example_input=x, **kw), x
+
+
+def _batch(m, x, y):
+    with torch.no_grad():
+        t_logits, t_feats = m.teacher(x, features=True)
+    return Batch(x=x, y=y, t_logits=t_logits, t_feats=t_feats)
+
+
+def test_supervision_points_are_evenly_spaced_and_end_at_the_stage_output():
+    assert supervision_points(3, 18, 3) == [(0, 5), (1, 11), (2, 17)]  # resnet20 <- resnet164
+    assert supervision_points(3, 9, 1) == [(2, 8)]
+    assert supervision_points(9, 18, 3) == [(2, 5), (5, 11), (8, 17)]
+
+
+def test_student_loss_terms_match_a_hand_computation():
+    torch.manual_seed(0)
+    m, x = _pair(ce_weight=0.5, reduction="sum")
+    y = torch.tensor([0, 1, 2, 3, -1, 1])
+    b = _batch(m, x, y)
+    out = m.student_loss(b)
+    s, sf = m.student(x, features=True)
+    t = b.t_logits
+    assert out["b"].item() == pytest.approx(((s - t) ** 2).sum(1).mean().item(), rel=1e-5)
+    adv_logit, cls = m.disc(torch.cat([t, s]))
+    adv_s, cls_s = adv_logit[6:], cls[6:]
+    lab = y >= 0
+    expect_adv = (F.softplus(-adv_s).mean() + F.cross_entropy(cls_s[lab], y[lab])).item()
+    assert out["adv"].item() == pytest.approx(expect_adv, rel=1e-5)
+    # L_is by hand: squeeze each point explicitly through the estimators' own maths
+    l_is = 0.0
+    g_t = m.t_side.desc[0](b.t_feats.stages[-1])
+    g_s = m.s_side.desc[0](sf.stages[-1])
+    for p, (k, js, jt) in enumerate(m._blocks):
+        ft = b.t_feats.blocks[k][jt].flatten(2)
+        fs = m.transforms[p](sf.blocks[k][js]).flatten(2)
+        a = []
+        for est, f, g in ((m.t_side.est[p], ft, g_t), (m.s_side.est[p], fs, g_s)):
+            hat = f + est.guide(g).unsqueeze(2)
+            w = torch.softmax(est.score(hat).squeeze(1), dim=1)
+            a.append((hat * w.unsqueeze(1)).sum(2))
+        l_is += ((a[1] - a[0]) ** 2).sum(1).mean().item()
+    assert out["is"].item() == pytest.approx(l_is, rel=1e-5)
+    ce = F.cross_entropy(s[lab], y[lab]).item()
+    assert out["ce"].item() == pytest.approx(ce, rel=1e-5)
+    total = out["b"] + out["adv"] + out["is"] + 0.5 * out["ce"]
+    assert out["loss"].item() == pytest.approx(total.item(), rel=1e-6)
+    mean = HKSANC(m.student, m.teacher, 4, x, reduction="mean")
+    mean.load_state_dict(m.state_dict())
+    out_mean = mean.student_loss(_batch(mean, x, y))
+    assert out_mean["b"].item() == pytest.approx(out["b"].item() / 4, rel=1e-5)
+
+
+def test_disc_loss_terms_match_a_hand_computation():
+    torch.manual_seed(1)
+    m, x = _pair(mu=0.5)
+    y = torch.tensor([0, 1, 2, 3, 0, 1])
+    b = _batch(m, x, y)
+    out = m.disc_loss(b)
+    s = m.student(x)
+    adv, cls = m.disc(torch.cat([b.t_logits, s.detach()]))
+    real, fake = adv[:6], adv[6:]
+    gan = (F.softplus(-real).mean() + F.softplus(fake).mean()).item()  # BCE(real,1)+BCE(fake,0)
+    assert out["adv"].item() == pytest.approx(gan, rel=1e-5)
+    ws = [p for p in m.disc.parameters() if p.ndim >= 2]
+    n = sum(w.numel() for w in ws)
+    pen = sum(w.abs().sum() for w in ws) / n + sum((w**2).sum() for w in ws) / n
+    reg = 0.5 * (pen + F.softplus(-fake).mean())
+    assert out["reg"].item() == pytest.approx(reg.item(), rel=1e-5)
+    c = F.cross_entropy(cls[:6], y) + F.cross_entropy(cls[6:], y)
+    assert out["cls"].item() == pytest.approx(c.item(), rel=1e-5)
+
+
+def test_switches_drop_their_terms():
+    m, x = _pair(lambda_is=0, class_adv=False, mu=0)
+    b = _batch(m, x, torch.zeros(6, dtype=torch.long))
+    assert set(m.student_loss(b)) == {"b", "adv", "loss"}
+    assert set(m.disc_loss(b)) == {"adv", "loss"}
+    m2, _ = _pair(lambda_adv=0)
+    assert [name for name, _ in m2.steps()] == ["student"]
+    m3, _ = _pair(use_hat=False, guide="next")
+    assert not m3.s_side.est[0].use_hat and m3.s_side.sources == [1, 1]
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="student has 1 stages and the teacher 2"):
+        _pair(student_hidden=(8,))
+    with pytest.raises(ValueError, match="points_per_stage=2 but stage 1 has 1 student"):
+        _pair(points_per_stage=2)
+    with pytest.raises(ValueError, match="guide must be 'head' or 'next'"):
+        _pair(guide="tail")
+
+
+def test_teacher_checkpoint_of_another_architecture_is_refused(tmp_path):
+    tree = toy_recipe(tmp_path, "hksanc", epochs=1)
+    r = load_recipe(base=tree)
+    build_teacher(r, load_splits(r).train, quiet=True)  # trains the 32-32 teacher
+    run = next((tmp_path / "teachers").iterdir())
+    tree["teacher"] = {
+        "model": "mlp",
+        "args": {"hidden": [16, 16], "in_size": 8, "ndim": 1},
+        "checkpoint": str(run),
+    }
+    with pytest.raises(ckpt.CheckpointError, match="holds a 'mlp' model .* was asked for"):
+        train(load_recipe(base=tree), run_dir=tmp_path / "bad", quiet=True)
+
+
+def test_trains_and_caches_the_teacher_side(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
+    tree = toy_recipe(tmp_path, "hksanc", epochs=2)
+    tree["method"]["args"] = {"estimator_epochs": 1}
+    s1, m1 = train(load_recipe(base=tree), run_dir=tmp_path / "a", quiet=True, return_method=True)
+    cached = list((tmp_path / "cache").glob("hksanc-teacher-*.safetensors"))
+    assert len(cached) == 1
+    assert s1["test_acc"] > 40  # four classes: chance is 25 %
+    # a second run with another seed reuses the same teacher-side estimators
+    tree["seed"] = 7
+    _, m2 = train(load_recipe(base=tree), run_dir=tmp_path / "b", quiet=True, return_method=True)
+    for (k, a), b in zip(m1.t_side.state_dict().items(), m2.t_side.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
+    assert not any(p.requires_grad for p in m2.t_side.parameters())
+
+
+@pytest.mark.slow
+def test_two_processes_keep_the_discriminator_in_sync(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))  # the estimators are fitted here
+    from tests.engine.test_distributed import _run
+
+    tree = toy_recipe(tmp_path, "hksanc", epochs=1)
+    tree["method"]["args"] = {"estimator_epochs": 1}
+    r = load_recipe(base=tree)
+    build_teacher(r, load_splits(r).train, quiet=True)
+    _run(tree, tmp_path / "ddp", 2)
+    from safetensors.torch import load_file
+
+    r0 = load_file(str(tmp_path / "ddp" / "rank0.safetensors"))
+    r1 = load_file(str(tmp_path / "ddp" / "rank1.safetensors"))
+    assert any(k.startswith("disc.") for k in r0)
+    for k in r0:
+        torch.testing.assert_close(r0[k], r1[k], rtol=0, atol=0, msg=k)
