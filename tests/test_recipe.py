@@ -29,7 +29,7 @@ def test_override_applies_and_digest_changes():
     [
         (
             "train.lrr=1",
-            "unknown recipe key 'train.lrr'; valid keys under 'train': amp, batch_size",
+            "unknown recipe key 'train.lrr'; valid keys under 'train': adversarial, amp",
         ),
         ("bogus=1", "unknown recipe key 'bogus'; valid keys: data, method"),
         ("train.optimizer.nme=sgd", "valid keys under 'train.optimizer': betas, lr"),
