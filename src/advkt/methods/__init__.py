@@ -1,3 +1,14 @@
 """Methods, one file each; importing this package registers them all."""
 
-from advkt.methods import admm_prune, at, dkd, fitnet, fsp, hksanc, kd, robust, student  # noqa: F401
+from advkt.methods import (  # noqa: F401
+    admm_prune,
+    at,
+    dense_flow,
+    dkd,
+    fitnet,
+    fsp,
+    hksanc,
+    kd,
+    robust,
+    student,
+)
