@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     c = sub.add_parser("compare", help="run recipes side by side over seeds")
     c.add_argument("recipes", nargs="+", help="YAML recipes, then key=value overrides")
-    c.add_argument("--seeds", type=int, default=3)
+    c.add_argument("--seeds", default="3", help="N for seeds 1..N, or a list like 2,3")
     c.add_argument("--out", required=True, help="folder for table.md, plot.png, results.json")
     c.add_argument("--verbose", action="store_true", help="progress bars for every run")
     c.set_defaults(fn=_cmd_compare)

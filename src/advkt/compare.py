@@ -32,7 +32,8 @@ def compare(
     if len(set(names)) != len(names):
         raise ValueError(f"recipe names must be unique within a comparison: {names}")
     summaries: dict[str, list[dict]] = {r.name: [] for r in loaded}
-    for seed in range(1, seeds + 1):
+    seeds_run = seed_list(seeds)
+    for seed in seeds_run:
         for recipe in loaded:
             r = recipe.model_copy(update={"seed": seed, "out": str(out)})
             run_dir = out / "runs" / f"{r.name}-s{seed}"
@@ -64,7 +65,7 @@ def compare(
                 wall_time_s=[s["wall_time_s"] for s in ss],
                 labelled_fraction=ss[0]["labelled_fraction"],
                 epochs=ss[0]["epochs"],
-                seeds=list(range(1, seeds + 1)),
+                seeds=seeds_run,
             )
         )
     command = "advkt compare " + " ".join(

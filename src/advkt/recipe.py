@@ -44,6 +44,9 @@ class DataSpec(_Strict):
     labelled_fraction: float = Field(1.0, gt=0.0, le=1.0)
     train_subset: int | None = Field(None, gt=0)  # first-N of a fixed shuffle, for budget runs
     test_subset: int | None = Field(None, gt=0)
+    # > 0: hold out this fraction of the training split and evaluate there instead of on the
+    # test split, to choose hyper-parameters without ever looking at the test split
+    validation: float = Field(0.0, ge=0.0, lt=1.0)
     augment: dict[str, Any] | None = None  # None: the dataset's default augmentation
 
 

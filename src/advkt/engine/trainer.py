@@ -58,8 +58,12 @@ def load_splits(recipe: Recipe) -> Data:
     d = recipe.data
     train = load_data(d.dataset, d.root, "train", **d.args)
     test = load_data(d.dataset, d.root, "test", **d.args)
-    # budget subsets: a fixed shuffle, the same for every seed and method
+    # budget subsets and the validation hold-out: fixed shuffles, the same for every seed/method
     g = torch.Generator().manual_seed(0)
+    if d.validation > 0:
+        order = torch.randperm(len(train), generator=g)
+        n_val = max(1, round(d.validation * len(train)))
+        train, test = train.subset(order[n_val:]), train.subset(order[:n_val])
     if d.train_subset and d.train_subset < len(train):
         train = train.subset(torch.randperm(len(train), generator=g)[: d.train_subset])
     if d.test_subset and d.test_subset < len(test):

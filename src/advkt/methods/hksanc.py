@@ -233,7 +233,9 @@ class HKSANC(Method):
             out["b"] = self._sq(s32 - t)
             loss = loss + self.lambda_b * out["b"]
         if self.lambda_adv > 0:
+            self.disc.requires_grad_(False)  # the student step needs no gradient for D
             (_, fake), (_, fake_cls) = self.judge(t, s32)
+            self.disc.requires_grad_(True)
             adv = g_loss(fake, "gan")
             if self.class_adv:
                 adv = adv + labelled_ce(fake_cls, batch.y)

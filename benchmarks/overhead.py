@@ -1,0 +1,146 @@
+"""What the advkt loop costs over bare PyTorch, and what HKSANC costs over KD.
+
+1. One epoch of KD through the engine (``advkt.engine.trainer._train_epoch``) against a bare
+   PyTorch loop doing the same computation (teacher forward under no_grad, student forward,
+   0.1·CE + 0.9·T²·KL, SGD step) on the same in-memory tensors, alternating in one process.
+2. One epoch of HKSANC against one epoch of KD through the engine, same pair, same data.
+
+Reports medians over the repeats and their ratios (targets: engine/bare <= 1.10,
+HKSANC/KD <= 1.5). Usage:
+
+    OMP_NUM_THREADS=1 python benchmarks/overhead.py --repeats 5 --out benchmarks/results/overhead
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+from advkt.engine import trainer
+from advkt.losses.kd import kd_loss
+from advkt.recipe import load_recipe
+from advkt.report.results import row, write_results
+
+RECIPE = "recipes/mnist1d/kd_cnn1d64_cnn1d8.yaml"
+OVERRIDES = [
+    "student.args.width=16",
+    # the engine's update must match the bare loop's: plain SGD, no schedule
+    "train.optimizer.name=sgd",
+    "train.optimizer.lr=0.01",
+    "train.optimizer.weight_decay=0.0005",
+    "train.schedule.name=constant",
+]
+
+
+def setup(recipe_path: str, overrides: list[str], method: str, batch: int):
+    r = load_recipe(
+        recipe_path,
+        [
+            *overrides,
+            f"method.name={method}",
+            "method.args={}",
+            f"train.batch_size={batch}",
+            "train.epochs=1",
+        ],
+    )
+    data = trainer.load_splits(r)
+    teacher = trainer.build_model(trainer.model_spec(r.teacher, data.train)).eval()
+    teacher.requires_grad_(False)
+    torch.manual_seed(0)
+    student = trainer.build_model(trainer.model_spec(r.student, data.train))
+    m = trainer.build_method(r, student, teacher, data.train, torch.device("cpu"))
+    return r, data, teacher, m
+
+
+def engine_epoch(r, data, teacher, m) -> float:
+    optims, scheduled = trainer.build_optimizers(m, r)
+    base = {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
+    y = data.train.y
+    t0 = time.perf_counter()
+    trainer._train_epoch(
+        m,
+        teacher,
+        data.train,
+        y,
+        r,
+        optims,
+        scheduled,
+        base,
+        0,
+        torch.device("cpu"),
+        trainer.nullcontext,
+        None,
+        0,
+        1,
+        True,
+    )
+    return time.perf_counter() - t0
+
+
+def bare_epoch(r, data, teacher, student) -> float:
+    opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    x_all, y_all, b = data.train.x, data.train.y, r.train.batch_size
+    order = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(0))
+    student.train()
+    t0 = time.perf_counter()
+    for i in range(len(y_all) // b):
+        idx = order[i * b : (i + 1) * b]
+        x, y = x_all[idx].float(), y_all[idx]
+        with torch.no_grad():
+            t = teacher(x)
+        s = student(x)
+        loss = 0.1 * F.cross_entropy(s, y) + 0.9 * kd_loss(s, t, 4.0)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--out", default="benchmarks/results/overhead")
+    args = ap.parse_args()
+    r, data, teacher, kd = setup(RECIPE, OVERRIDES, "kd", args.batch)
+    _, _, _, hk = setup(RECIPE, OVERRIDES, "hksanc", args.batch)
+    hk.prepare(lambda e: [])  # teacher-side estimators stay as initialised: same cost per step
+    times = {"bare": [], "engine_kd": [], "engine_hksanc": []}
+    engine_epoch(r, data, teacher, kd)  # warm-up
+    bare_epoch(r, data, teacher, kd.student)
+    for _ in range(args.repeats):
+        times["bare"].append(bare_epoch(r, data, teacher, kd.student))
+        times["engine_kd"].append(engine_epoch(r, data, teacher, kd))
+        times["engine_hksanc"].append(engine_epoch(r, data, teacher, hk))
+    med = {k: statistics.median(v) for k, v in times.items()}
+    ratios = {
+        "engine_over_bare": [e / b for e, b in zip(times["engine_kd"], times["bare"])],
+        "hksanc_over_kd": [h / k for h, k in zip(times["engine_hksanc"], times["engine_kd"])],
+    }
+    for k, v in med.items():
+        print(f"{k:>14}: median epoch {v:.3f} s over {args.repeats} repeats")
+    for k, v in ratios.items():
+        print(
+            f"{k:>16}: median ratio {statistics.median(v):.3f}  (each: "
+            + ", ".join(f"{x:.3f}" for x in v)
+            + ")"
+        )
+    steps = len(data.train) // args.batch
+    rows = [row(k, "mnist1d", "epoch_time_s", v, steps=steps) for k, v in times.items()]
+    rows += [row(k, "mnist1d", "ratio", v) for k, v in ratios.items()]
+    write_results(
+        args.out,
+        "overhead",
+        rows,
+        pair="cnn1d64 -> cnn1d16",
+        batch=args.batch,
+        threads=torch.get_num_threads(),
+    )
+
+
+if __name__ == "__main__":
+    main()
