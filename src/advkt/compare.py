@@ -18,9 +18,17 @@ from advkt.recipe import load_recipe
 from advkt.report.results import fmt, row, write_results
 
 
+def seed_list(seeds: int | str) -> list[int]:
+    """``3`` -> [1, 2, 3]; ``"2,3"`` -> [2, 3] (to run seeds in parallel processes)."""
+    text = str(seeds)
+    if "," in text:
+        return [int(s) for s in text.split(",") if s]
+    return list(range(1, int(text) + 1))
+
+
 def compare(
     recipes: list[str],
-    seeds: int,
+    seeds: int | str,
     out: str | Path,
     overrides: list[str] | None = None,
     benchmark: str | None = None,
