@@ -8,7 +8,8 @@
 Reports medians over the repeats and their ratios (targets: engine/bare <= 1.10,
 HKSANC/KD <= 1.5). Usage:
 
-    OMP_NUM_THREADS=1 python benchmarks/overhead.py --repeats 5 --out benchmarks/results/overhead
+    OMP_NUM_THREADS=1 python benchmarks/overhead.py --pair mnist1d --repeats 5
+    OMP_NUM_THREADS=1 python benchmarks/overhead.py --pair cifar10 --repeats 3
 """
 
 from __future__ import annotations
@@ -25,15 +26,19 @@ from advkt.losses.kd import kd_loss
 from advkt.recipe import load_recipe
 from advkt.report.results import row, write_results
 
-RECIPE = "recipes/mnist1d/kd_cnn1d64_cnn1d8.yaml"
-OVERRIDES = [
-    "student.args.width=16",
-    # the engine's update must match the bare loop's: plain SGD, no schedule
+# the engine's update must match the bare loop's: plain SGD, no schedule, no augmentation
+SAME_UPDATE = [
     "train.optimizer.name=sgd",
     "train.optimizer.lr=0.01",
     "train.optimizer.weight_decay=0.0005",
     "train.schedule.name=constant",
+    "data.augment={}",
 ]
+PAIRS = {
+    "mnist1d": ("recipes/mnist1d/kd_cnn1d64_cnn1d8.yaml", ["student.args.width=16"]),
+    # 1,280 CIFAR-10 training images: 20 steps an epoch
+    "cifar10": ("recipes/cifar10/budget/kd_resnet20_resnet8.yaml", ["data.train_subset=1280"]),
+}
 
 
 def setup(recipe_path: str, overrides: list[str], method: str, batch: int):
@@ -89,7 +94,7 @@ def bare_epoch(r, data, teacher, student) -> float:
     t0 = time.perf_counter()
     for i in range(len(y_all) // b):
         idx = order[i * b : (i + 1) * b]
-        x, y = x_all[idx].float(), y_all[idx]
+        x, y = trainer.to_float(x_all[idx], data.train.mean, data.train.std), y_all[idx]
         with torch.no_grad():
             t = teacher(x)
         s = student(x)
@@ -104,10 +109,12 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--batch", type=int, default=64)
-    ap.add_argument("--out", default="benchmarks/results/overhead")
+    ap.add_argument("--pair", choices=sorted(PAIRS), default="mnist1d")
+    ap.add_argument("--out", default=None, help="default: benchmarks/results/overhead-<pair>")
     args = ap.parse_args()
-    r, data, teacher, kd = setup(RECIPE, OVERRIDES, "kd", args.batch)
-    _, _, _, hk = setup(RECIPE, OVERRIDES, "hksanc", args.batch)
+    recipe, extra = PAIRS[args.pair]
+    r, data, teacher, kd = setup(recipe, [*extra, *SAME_UPDATE], "kd", args.batch)
+    _, _, _, hk = setup(recipe, [*extra, *SAME_UPDATE], "hksanc", args.batch)
     hk.prepare(lambda e: [])  # teacher-side estimators stay as initialised: same cost per step
     times = {"bare": [], "engine_kd": [], "engine_hksanc": []}
     engine_epoch(r, data, teacher, kd)  # warm-up
