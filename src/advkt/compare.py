@@ -48,6 +48,8 @@ def compare(
             done = run_dir / "summary.json"
             if done.is_file():  # a finished run of an interrupted comparison is kept
                 s = json.loads(done.read_text())
+            elif (run_dir / "ckpt" / "last").is_file():  # an unfinished one continues
+                s = train(None, resume=run_dir, quiet=quiet)
             else:
                 s = train(r, run_dir=run_dir, quiet=quiet)
             print(

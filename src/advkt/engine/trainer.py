@@ -419,6 +419,8 @@ def train(
     if rank == 0:
         run_dir.mkdir(parents=True, exist_ok=True)
         save_recipe(recipe, run_dir / "recipe.json")
+        if resume is None:  # a fresh run owns its metrics file
+            (run_dir / "metrics.jsonl").unlink(missing_ok=True)
 
     torch.manual_seed(recipe.seed)
     data = load_splits(recipe)
