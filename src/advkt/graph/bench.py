@@ -102,17 +102,23 @@ def run_one(
     return rec, mus
 
 
-def plot_embeddings(mus: dict[str, torch.Tensor], y: torch.Tensor, path: Path, title: str) -> None:
-    """t-SNE of each method's μ side by side, points coloured by class."""
+def plot_embeddings(
+    mus: dict[str, torch.Tensor], y: torch.Tensor, path: Path, title: str, how: str = "tsne"
+) -> None:
+    """t-SNE (``how="tsne"``) or PCA (``"pca"``) of each method's μ, coloured by class."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from sklearn.decomposition import PCA
     from sklearn.manifold import TSNE
 
     fig, axes = plt.subplots(1, len(mus), figsize=(5 * len(mus), 5), squeeze=False)
     for ax, (name, mu) in zip(axes[0], mus.items()):
-        xy = TSNE(n_components=2, init="pca", random_state=0).fit_transform(mu.numpy())
+        if how == "pca":
+            xy = PCA(n_components=2).fit_transform(mu.numpy())
+        else:
+            xy = TSNE(n_components=2, init="pca", random_state=0).fit_transform(mu.numpy())
         ax.scatter(xy[:, 0], xy[:, 1], c=y.numpy(), s=3, cmap="tab10")
         ax.set_title(name)
         ax.set_xticks([])
@@ -196,9 +202,15 @@ def summarise(out: Path, benchmark: str, command: str) -> tuple[Path, Path]:
     methods = [m for m in METHODS if any(m == g[0] for g in groups)]
     lines = []
     for dataset in datasets:
-        n = {m: len(groups.get((m, dataset), [])) for m in methods}
+        n = {
+            m: "{} / {}".format(
+                sum("auc" in r for r in groups.get((m, dataset), [])),
+                sum("acc" in r for r in groups.get((m, dataset), [])),
+            )
+            for m in methods
+        }
         lines += [
-            f"### {dataset} (ours: mean ± std over seeds, in %; n = seeds run)",
+            f"### {dataset} (ours: mean ± std over seeds, in %; n = seeds run, link / clustering)",
             "",
             "| method | n | AUC | AP | ACC | NMI | ARI | F1 | link train s | cluster train s |",
             "|---|---|---|---|---|---|---|---|---|---|",
@@ -210,7 +222,10 @@ def summarise(out: Path, benchmark: str, command: str) -> tuple[Path, Path]:
             cells = []
             for metric in METRICS:
                 vals = [100 * r[metric] for r in rs if metric in r]
-                cells.append(fmt(*mean_std(vals), 1) if vals else "–")
+                if len(vals) == 1:
+                    cells.append(f"{vals[0]:.1f}")  # one seed: no spread to show
+                else:
+                    cells.append(fmt(*mean_std(vals), 1) if vals else "–")
             for metric in ("time_link_s", "time_cluster_s"):
                 vals = [r[metric] for r in rs if metric in r]
                 cells.append(f"{mean_std(vals)[0]:.0f}" if vals else "–")
