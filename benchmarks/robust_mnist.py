@@ -127,16 +127,19 @@ def accuracy(args: argparse.Namespace) -> None:
     with ProcessPoolExecutor(args.workers) as pool:
         futures = [pool.submit(one_run, *job, runs) for job in jobs]
         results = [f.result() for f in futures]
-    (args.out / "runs.json").write_text(json.dumps({"teacher": teacher, "runs": results}, indent=2))
+    print(f"{len(results)} runs done", file=sys.stderr)
     report(args)
 
 
 def report(args: argparse.Namespace) -> None:
-    """results.json, table.md and plot.png from runs.json."""
+    """results.json, runs.json, table.md and plot.png from the finished runs of seeds 1..N."""
     from advkt.report.results import fmt, mean_std, row, write_results
 
-    doc = json.loads((args.out / "runs.json").read_text())
-    runs, teacher = doc["runs"], doc["teacher"]
+    runs_dir = cache_dir()
+    teacher = build_teacher(runs_dir)
+    runs = [json.loads(p.read_text()) for p in sorted(runs_dir.glob("runs/*/eval.json"))]
+    runs = [r for r in runs if r["seed"] <= args.seeds and r["rate"] in args.rates]
+    (args.out / "runs.json").write_text(json.dumps({"teacher": teacher, "runs": runs}, indent=2))
     rows = []
     for label in PEERS:
         for rate in sorted({r["rate"] for r in runs}):
