@@ -368,8 +368,6 @@ def structured(args: argparse.Namespace) -> None:
         rows[name] = {
             "params": count_params(model),
             "flops": count_flops(model, shape),
-            "latency_ms_b1": latency_ms(model, shape, batch=1, warmup=20, repeats=200),
-            "latency_ms_b128": latency_ms(model, shape, batch=128, warmup=5, repeats=30),
             "compression_rate": compression_rate(model),
             "clean_acc": 100 * robust_accuracy(model, x, y, None, normalize=norm),
             "pgd40_acc": 100
@@ -377,6 +375,14 @@ def structured(args: argparse.Namespace) -> None:
                 model, x, y, "pgd", eps=0.3, step=0.01, steps=40, normalize=norm
             ),  # fmt: skip
         }
+    # latency on a shared CPU: the three models interleaved over 5 rounds, the fastest median kept
+    models = {"dense teacher": dense, "masked student": masked, "shrunk student": reloaded}
+    for _ in range(5):
+        for name, model in models.items():
+            for b, reps in ((1, 100), (128, 10)):
+                t = latency_ms(model, shape, batch=b, warmup=5, repeats=reps)
+                key = f"latency_ms_b{b}"
+                rows[name][key] = min(rows[name].get(key, float("inf")), t)
     doc = {"machine": machine(), "recipe": str(RECIPES / "robust_group_lenet5.yaml"),
            "kept_channels": info["kept"], "max_abs_output_diff_reloaded_vs_masked": diff,
            "models": rows}  # fmt: skip
@@ -401,7 +407,8 @@ def structured(args: argparse.Namespace) -> None:
         )
     lines += [
         "",
-        "Latency: median forward time, one thread, on a CPU shared with other jobs. "
+        "Latency: median forward time, one thread, the fastest of 5 interleaved rounds, on a "
+        "CPU shared with other jobs (load average ~20): read the ratios, not the values. "
         f"Machine: {machine()}.",
         "Command: python benchmarks/robust_mnist.py structured",
     ]
