@@ -21,7 +21,7 @@ with lambda = 10, 5 critic steps per generator step, Adam(lr, betas=(0.5, 0.9));
 the spec's defaults, both switchable, made so that a few hundred generator steps (a CPU budget)
 suffice: batches draw every class equally often (``balanced_batches=True``; False samples rows
 as they are) and lr = 5e-4 (the spec's 1e-4 left the generated minority of a two-blob test
-halfway between the blobs after 300 steps). Numeric columns are
+near the majority blob even after 1,000 steps). Numeric columns are
 min-max scaled to [-1, 1] on the data given to ``fit_resample`` (the training fold) and scaled
 back; nominal columns are one-hot encoded and decoded by arg-max. Each class named by
 ``sampling_strategy`` gets G(z, l_c) rows until it reaches its target count; new rows are
