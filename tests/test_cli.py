@@ -82,3 +82,14 @@ def test_module_entry_point_runs():
         timeout=120,
     )
     assert res.returncode == 0 and "mnist1d" in res.stdout.split()
+
+
+def test_oversample_and_graph_commands_are_wired(capsys):
+    import pytest
+
+    for argv in (["oversample", "bench", "--help"], ["graph", "--help"]):
+        with pytest.raises(SystemExit) as ex:
+            main(argv)
+        assert ex.value.code == 0
+    out = capsys.readouterr().out
+    assert "advkt oversample bench" in out and "advkt graph" in out

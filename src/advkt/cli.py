@@ -124,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
             module = __import__(mod, fromlist=["add_parser"])
         except ImportError:  # an optional extra that is not installed
             continue
-        module.add_parser(sub)
+        parser = module.add_parser(sub)
+        if parser is not None and hasattr(module, "run"):
+            parser.set_defaults(fn=module.run)
     return p
 
 
