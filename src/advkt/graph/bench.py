@@ -77,7 +77,8 @@ def run_one(
     link_its = iterations
     if iterations is None and method in SAVGAE_METHODS:
         link_its = savgae_link_iterations
-        rec["link_iterations"] = link_its
+        if "link" in tasks:
+            rec["link_iterations"] = link_its
     full = data.edge_index
     mus = {}
     if "link" in tasks:
