@@ -137,13 +137,15 @@ def main() -> None:
             + ")"
         )
     steps = len(data.train) // args.batch
-    rows = [row(k, "mnist1d", "epoch_time_s", v, steps=steps) for k, v in times.items()]
-    rows += [row(k, "mnist1d", "ratio", v) for k, v in ratios.items()]
+    ds = r.data.dataset
+    rows = [row(k, ds, "epoch_time_s", v, steps=steps) for k, v in times.items()]
+    rows += [row(k, ds, "ratio", v) for k, v in ratios.items()]
+    pair = f"{r.teacher.model} {r.teacher.args} -> {r.student.model} {r.student.args}"
     write_results(
-        args.out,
+        args.out or f"benchmarks/results/overhead-{args.pair}",
         "overhead",
         rows,
-        pair="cnn1d64 -> cnn1d16",
+        pair=pair,
         batch=args.batch,
         threads=torch.get_num_threads(),
     )

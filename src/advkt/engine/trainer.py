@@ -318,8 +318,12 @@ def _train_epoch(
     t = recipe.train
     steps_per_epoch = max(1, len(data) // t.batch_size)
     steps = method.steps()
+    # per step: the logged terms as one vector, their sums, and the step at which each first
+    # went non-finite (-1: never); a few tensor ops a step, no host sync until a check
+    names: dict[str, list[str]] = {}
     sums: dict[str, torch.Tensor] = {}
-    first_bad: dict[str, torch.Tensor] = {}  # step at which each term first went non-finite
+    first_bad: dict[str, torch.Tensor] = {}
+    params = {name: [p for g in o.param_groups for p in g["params"]] for name, o in optims.items()}
     method.train()
     batches = epoch_batches(
         method, teacher, data, y_train, recipe, epoch, device, autocast, rank, world
@@ -345,42 +349,47 @@ def _train_epoch(
                 out = fn(batch)
             loss = out["loss"]
             (scaler.scale(loss) if scaler else loss).backward()
-            params = [p for grp in opt.param_groups for p in grp["params"]]
             if world > 1:
-                dist.average_gradients(params)
+                dist.average_gradients(params[name])
             if t.grad_clip:
                 if scaler:
                     scaler.unscale_(opt)
-                nn.utils.clip_grad_norm_(params, t.grad_clip)
+                nn.utils.clip_grad_norm_(params[name], t.grad_clip)
             scaler.step(opt) if scaler else opt.step()
             method.after_step(name, opt.param_groups[0]["lr"])
-            for k, v in out.items():
-                key = f"{name}/{k}"
-                v = v.detach().float()
-                sums[key] = sums[key] + v if key in sums else v
-                fb = first_bad.get(key, torch.full((), -1, device=v.device))
-                first_bad[key] = torch.where((fb < 0) & ~torch.isfinite(v), i, fb)
+            vals = torch.stack([v.detach().float() for v in out.values()])
+            if name not in sums:
+                names[name] = [f"{name}/{k}" for k in out]
+                sums[name] = torch.zeros_like(vals)
+                first_bad[name] = torch.full(vals.shape, -1, device=vals.device)
+            sums[name] += vals
+            first_bad[name] = torch.where(
+                (first_bad[name] < 0) & ~torch.isfinite(vals), i, first_bad[name]
+            )
         if scaler:
             scaler.update()
         if (i + 1) % t.check_every == 0 or i + 1 == steps_per_epoch:
-            _check_finite(sums, first_bad, epoch)
+            _check_finite(names, sums, first_bad, epoch)
             if not quiet and rank == 0:
-                bar.set_postfix(
-                    {
-                        k.split("/")[-1]: f"{v.item() / (i + 1):.3g}"
-                        for k, v in list(sums.items())[:4]
-                    }
-                )
-    return {k: v.item() / steps_per_epoch for k, v in sums.items()}
+                shown = _flat(names, sums)
+                bar.set_postfix({k.split("/")[-1]: f"{v / (i + 1):.3g}" for k, v in shown[:4]})
+    return {k: v / steps_per_epoch for k, v in _flat(names, sums)}
+
+
+def _flat(names: dict[str, list[str]], vectors: dict[str, torch.Tensor]) -> list[tuple]:
+    return [(k, v) for n in names for k, v in zip(names[n], vectors[n].tolist())]
 
 
 def _check_finite(
-    sums: dict[str, torch.Tensor], first_bad: dict[str, torch.Tensor], epoch: int
+    names: dict[str, list[str]],
+    sums: dict[str, torch.Tensor],
+    first_bad: dict[str, torch.Tensor],
+    epoch: int,
 ) -> None:
     """Raise if a logged term went NaN/inf; name the first (the total last among equals)."""
-    if bool(torch.isfinite(torch.stack(list(sums.values()))).all()):
+    if bool(torch.isfinite(torch.cat(list(sums.values()))).all()):
         return
-    steps = {k: int(v) for k, v in first_bad.items() if int(v) >= 0}
+    steps = {k: int(v) for k, v in _flat(names, first_bad) if int(v) >= 0}
     bad = sorted(steps, key=lambda k: (steps[k], k.endswith("/loss")))
     also = f" (then: {', '.join(bad[1:])})" if len(bad) > 1 else ""
     raise DivergenceError(
