@@ -1,6 +1,6 @@
 """Embedding plot: μ of SAVGAE and ARGVA from the clustering run on one data set and seed.
 
-    nice -n 10 .venv/bin/python benchmarks/savgae_embedding_plot.py --dataset Cora --seed 0 --how pca
+    nice -n 10 .venv/bin/python benchmarks/savgae_embedding_plot.py --dataset Cora --how pca
 
 Retrains both as ``advkt graph bench`` does (same seed, whole graph, 100 / 150 iterations),
 prints their clustering scores and writes embedding-<dataset>-<how>.png into the Planetoid folder.
