@@ -12,14 +12,6 @@ from advkt.admm import ADMM
 from advkt.prune import apply_masks, compression_rate, prunable_weights
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _model() -> nn.Module:
     torch.manual_seed(0)
     return nn.Sequential(

@@ -28,14 +28,6 @@ from advkt.prune import (
 from advkt.registry import MODELS
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _params(m: nn.Module) -> int:
     return sum(p.numel() for p in m.parameters())
 

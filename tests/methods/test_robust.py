@@ -20,14 +20,6 @@ from advkt.prune import compression_rate, count_weights, prunable_weights
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def _net(seed: int = 0) -> nn.Module:
     torch.manual_seed(seed)
     return nn.Sequential(
