@@ -79,7 +79,10 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="advkt", description=__doc__)
+    p = argparse.ArgumentParser(
+        prog="advkt",
+        description="Adversarial knowledge transfer: train, compare, evaluate and profile.",
+    )
     p.add_argument("--version", action="version", version=f"advkt {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
