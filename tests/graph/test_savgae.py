@@ -51,20 +51,41 @@ def test_dense_recon_loss_matches_naive_cross_entropy():
     assert float(loss) == pytest.approx(float(ref2), rel=1e-5)
 
 
-def test_dense_weighted_bce_gradient():
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_dense_weighted_bce_gradient(symmetric):
     g = torch.Generator().manual_seed(2)
-    x = torch.randn(5, 5, dtype=torch.float64, generator=g, requires_grad=True)
-    t = torch.rand(5, 5, dtype=torch.float64, generator=g)
+    z = torch.randn(6, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    t = torch.rand(6, 6, dtype=torch.float64, generator=g)
+    if symmetric:
+        t = (t + t.T) / 2
     pw = 3.5
     w = 1 + (pw - 1) * t
-    assert torch.autograd.gradcheck(lambda x: _DenseWeightedBCE.apply(x, t, w, pw), (x,))
-    # and the gradient equals that of PyTorch's own weighted BCE (sum reduction)
-    _DenseWeightedBCE.apply(x, t, w, pw).backward()
-    x2 = x.detach().clone().requires_grad_()
-    F.binary_cross_entropy_with_logits(
-        x2, t, pos_weight=torch.tensor(pw, dtype=torch.float64), reduction="sum"
-    ).backward()
-    assert torch.allclose(x.grad, x2.grad)
+    dt = DenseTarget.build(t, num_edges=5)
+    assert dt.symmetric is symmetric
+
+    def loss(z):
+        return _DenseWeightedBCE.apply(z, t, w, pw, symmetric)
+
+    # the value and the gradient equal those of PyTorch's own weighted BCE on Z Zᵀ (sum
+    # reduction); gradcheck cannot run: it calls backward twice on one graph, which is refused
+    out = loss(z)
+    out.backward()
+    z2 = z.detach().clone().requires_grad_()
+    ref = F.binary_cross_entropy_with_logits(
+        z2 @ z2.T, t, pos_weight=torch.tensor(pw, dtype=torch.float64), reduction="sum"
+    )
+    ref.backward()
+    assert float(out) == pytest.approx(float(ref), rel=1e-12)
+    assert torch.allclose(z.grad, z2.grad, rtol=1e-10, atol=1e-12)
+
+
+def test_dense_weighted_bce_refuses_a_second_backward():
+    z = torch.randn(4, 2, requires_grad=True)
+    t = torch.eye(4)
+    out = _DenseWeightedBCE.apply(z, t, 1 + t, 2.0, True)
+    out.backward(retain_graph=True)
+    with pytest.raises(RuntimeError, match="one backward"):
+        out.backward()
 
 
 def test_sparse_loss_with_full_support_is_the_dense_loss():

@@ -89,6 +89,7 @@ class DenseTarget:
     weight: Tensor
     norm: float
     pos_weight: float
+    symmetric: bool
 
     @classmethod
     def build(cls, target: Tensor, num_edges: float) -> DenseTarget:
@@ -106,6 +107,7 @@ class DenseTarget:
             weight=(1.0 + (pos_weight - 1.0) * target).contiguous(),
             norm=norm,
             pos_weight=pos_weight,
+            symmetric=bool(torch.equal(target, target.T)),
         )
 
     @property
@@ -114,29 +116,37 @@ class DenseTarget:
 
 
 class _DenseWeightedBCE(torch.autograd.Function):
-    """Σ_ij ℓ(X_ij, T_ij) in a few passes over N² (softplus on N² is the bottleneck otherwise).
+    """Σ_ij ℓ(X_ij, T_ij) with X = Z Zᵀ, in as few passes over N² as we could make it.
 
-    softplus(−x) = −log σ(x), with σ clamped at 1e-38 so that the value saturates near 87 for
-    x < −87 (the gradient stays exact).
+    The N² buffers dominate the step on the CPU, fresh allocations included, so X is turned into
+    log σ(X) in place and σ(X) into the gradient in place. softplus(−x) = −log σ(x), with σ
+    clamped at 1e-38 so that the value saturates near 87 for x < −87 (the gradient stays exact).
+    For a symmetric target (S Sᵀ is) the gradient is 2 G Z, one product with G instead of two.
+    Backward overwrites the saved σ(X): a second backward through the same graph is refused.
     """
 
     @staticmethod
-    def forward(ctx, x: Tensor, target: Tensor, weight: Tensor, pos_weight: float) -> Tensor:
+    def forward(ctx, z: Tensor, target: Tensor, weight: Tensor, pos_weight: float, sym: bool):
+        x = z @ z.T
+        total = x.sum() - torch.dot(target.reshape(-1), x.reshape(-1))
         s = torch.sigmoid(x)
-        log_s = torch.log(s.clamp_min(1e-38))
-        xf, tf = x.reshape(-1), target.reshape(-1)
-        total = xf.sum() - torch.dot(tf, xf) - torch.dot(weight.reshape(-1), log_s.reshape(-1))
-        ctx.save_for_backward(s, target, weight)
-        ctx.pos_weight = pos_weight
+        log_s = x.copy_(s).clamp_min_(1e-38).log_()
+        total = total - torch.dot(weight.reshape(-1), log_s.reshape(-1))
+        ctx.save_for_backward(z, s, target, weight)
+        ctx.pos_weight, ctx.sym, ctx.used = pos_weight, sym, False
         return total
 
     @staticmethod
     def backward(ctx, grad: Tensor):
-        s, target, weight = ctx.saved_tensors
-        # (1 + (w₊ − 1)t) σ(x) − w₊ t  =  −w₊ (t − weight·σ/w₊)
-        g = torch.addcmul(target, weight, s, value=-1.0 / ctx.pos_weight)
-        g.mul_(-ctx.pos_weight * grad)
-        return g, None, None, None
+        if ctx.used:
+            raise RuntimeError("the dense SAVGAE loss supports one backward pass per forward")
+        ctx.used = True
+        z, s, target, weight = ctx.saved_tensors
+        # dℓ/dx = (1 + (w₊ − 1)t) σ(x) − w₊ t  =  −w₊ (t − weight·σ/w₊), written over σ
+        g = torch.addcmul(target, weight, s, value=-1.0 / ctx.pos_weight, out=s)
+        scale = -ctx.pos_weight * grad
+        gz = 2.0 * (g @ z) if ctx.sym else g @ z + g.T @ z
+        return scale * gz, None, None, None, None
 
 
 class SAVGAE(VGAE):
@@ -170,9 +180,10 @@ class SAVGAE(VGAE):
         if isinstance(target, DenseTarget):
             if target.num_nodes != z.size(0):
                 raise ValueError(f"target has {target.num_nodes} nodes, z has {z.size(0)} rows")
-            x = z @ z.T
-            total = _DenseWeightedBCE.apply(x, target.target, target.weight, target.pos_weight)
-            return target.norm * total / x.numel()
+            total = _DenseWeightedBCE.apply(
+                z, target.target, target.weight, target.pos_weight, target.symmetric
+            )
+            return target.norm * total / (z.size(0) ** 2)
         return self._sparse_recon_loss(z, target)
 
     def _sparse_recon_loss(self, z: Tensor, target: SparseTarget) -> Tensor:
