@@ -39,28 +39,28 @@ def test_bench_writes_every_output(tmp_path):
         out=out,
         folds=2,
         seeds=(0, 1),
-        methods=("none", "smote", "ewgan-share"),
+        methods=("none", "smote", "ctgan", "ewgan-share"),
         ewgan_n_iter=3,
         command="test",
     )
     run(cfg, log=lambda s: None)
-    for name in ("results.json", "table.md", "timing.md", "pca.png", "README.md"):
+    for name in ("results.json", "table.md", "timing.md", "pca.png", "pca-ctgan.png", "README.md"):
         assert (out / name).is_file(), name
     doc = json.loads((out / "results.json").read_text())
     assert doc["benchmark"] == "ewgan-keel" and doc["partial"] is False
     scores = [r for r in doc["rows"] if "/" in r["metric"]]
-    assert len(scores) == 2 * 3 * 4 * 3  # data sets x methods x classifiers x metrics
+    assert len(scores) == 2 * 4 * 4 * 3  # data sets x methods x classifiers x metrics
     r = next(r for r in scores if r["method"] == "smote" and r["metric"] == "svm/gmean")
     assert len(r["values"]) == 2 and len(r["folds"]) == 2 and len(r["folds"][0]) == 2
     assert r["values"][0] == pytest.approx(np.mean(r["folds"][0]))
-    # average ranks of 3 methods always sum to 1 + 2 + 3
+    # average ranks of 4 methods always sum to 1 + 2 + 3 + 4
     ranks = doc["average_ranks"]
     for col in ("tree/f1", "logreg/auc", "mean"):
-        assert sum(ranks[m][col] for m in cfg.methods) == pytest.approx(6.0)
+        assert sum(ranks[m][col] for m in cfg.methods) == pytest.approx(10.0)
     t = doc["timing"][0]
-    assert t["ratio_to_smote"]["ewgan-share"] == pytest.approx(
-        t["seconds"]["ewgan-share"] / t["seconds"]["smote"]
-    )
+    for gan in ("ewgan-share", "ctgan"):
+        assert t["ratio_to_smote"][gan] == pytest.approx(t["seconds"][gan] / t["seconds"]["smote"])
+    assert not doc["failures"]
     assert "## toy (n = 60, minority 12, IR 4.0)" in (out / "table.md").read_text()
 
 

@@ -8,8 +8,9 @@ ROC AUC. A seed's figure is the mean over its folds; ranks (1 = best, ties avera
 per data set, classifier and metric on the mean over seeds, then averaged over data sets.
 
 Nominal columns: the imbalanced-learn peers see them one-hot encoded (the declared KEEL
-categories); EWGAN sees the category codes with ``categorical_features`` and its output is
-one-hot encoded the same way before the classifier.
+categories); the GANs (EWGAN, CTGAN) see the category codes with ``categorical_features`` and
+their output is one-hot encoded the same way before the classifier. CTGAN (the ``ctgan`` extra)
+is fitted per minority class with as many generator steps as EWGAN gets (``ctgan_peer``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,17 @@ import numpy as np
 from advkt.data.base import DataError
 from advkt.data.keel import KeelData, read_keel
 
-METHODS = ("none", "ros", "smote", "borderline-smote", "adasyn", "ewgan-share", "ewgan-complement")
+METHODS = (
+    "none",
+    "ros",
+    "smote",
+    "borderline-smote",
+    "adasyn",
+    "ctgan",
+    "ewgan-share",
+    "ewgan-complement",
+)
+GANS = ("ctgan", "ewgan-share", "ewgan-complement")  # see raw nominal codes, timed against SMOTE
 CLASSIFIERS = ("tree", "knn", "svm", "logreg")
 METRICS = ("f1", "gmean", "auc")
 
@@ -88,6 +99,13 @@ def make_sampler(method: str, seed: int, nominal: list[int], cfg: BenchConfig):
         return BorderlineSMOTE(random_state=seed)
     if method == "adasyn":
         return ADASYN(random_state=seed)
+    if method == "ctgan":
+        from advkt.oversample.ctgan_peer import CTGANOverSampler
+
+        # batch 130: the multiple of CTGAN's pac (10) nearest EWGAN's 128 rows per step
+        return CTGANOverSampler(
+            categorical_features=nominal, n_iter=cfg.ewgan_n_iter, batch_size=130, random_state=seed
+        )
     if method.startswith("ewgan-"):
         return EWGANOverSampler(
             weighting=method.removeprefix("ewgan-"),
@@ -151,7 +169,7 @@ def run_dataset(path: Path, cfg: BenchConfig) -> dict:
     times: dict = {m: [] for m in cfg.methods}
     failures: dict = {m: [] for m in cfg.methods}
     stopped: dict = {m: 0 for m in cfg.methods if m.startswith("ewgan-")}
-    pca = None
+    pca: dict = {}  # real and generated minority of seed 0's first training fold, in 2-D PCA
     for seed in cfg.seeds:
         for c in CLASSIFIERS:
             for m in cfg.methods:
@@ -160,7 +178,7 @@ def run_dataset(path: Path, cfg: BenchConfig) -> dict:
         skf = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=seed)
         for fold, (tr, te) in enumerate(skf.split(X, y)):
             for m in cfg.methods:
-                is_gan = m.startswith("ewgan-")
+                is_gan = m in GANS
                 X_tr = X[tr] if is_gan else X_enc[tr]
                 sampler = make_sampler(m, seed, nominal, cfg)
                 t0 = time.perf_counter()
@@ -176,9 +194,12 @@ def run_dataset(path: Path, cfg: BenchConfig) -> dict:
                         X_res, y_res = X_tr, y[tr]
                 times[m].append(time.perf_counter() - t0)
                 if is_gan:
-                    stopped[m] += int(getattr(sampler, "stopped_by_time_", False))
-                    if pca is None and m == "ewgan-share":
-                        pca = _pca_points(data, X_enc[tr], y[tr], X_res[len(tr) :])
+                    if m in stopped:
+                        stopped[m] += int(getattr(sampler, "stopped_by_time_", False))
+                    if seed == cfg.seeds[0] and fold == 0:
+                        if not pca:
+                            pca.update(_pca_real(X_enc[tr], y[tr]), generated={})
+                        pca["generated"][m] = _pca_points(data, X_enc[tr], X_res[len(tr) :])
                     X_res = _onehot(data, X_res)
                 for c in CLASSIFIERS:
                     model = make_classifier(c, seed)
@@ -197,25 +218,31 @@ def run_dataset(path: Path, cfg: BenchConfig) -> dict:
         "times": times,
         "failures": {m: f for m, f in failures.items() if f},
         "ewgan_stopped_by_time": stopped,
-        "pca": pca,
+        "pca": pca or None,
     }
 
 
-def _pca_points(data: KeelData, X_tr_enc: np.ndarray, y_tr: np.ndarray, X_gen_raw) -> dict:
-    """2-D PCA (fitted on the real training fold) of real rows and EWGAN's generated rows."""
+def _pca_points(data: KeelData, X_tr_enc: np.ndarray, X_gen_raw) -> list:
+    """2-D PCA (fitted on the real training fold) of a GAN's generated rows."""
+    proj = _pca(X_tr_enc)
+    return proj(_onehot(data, X_gen_raw)) if len(X_gen_raw) else []
+
+
+def _pca(X_tr_enc: np.ndarray):
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(X_tr_enc)
     p = PCA(n_components=2, random_state=0).fit(scaler.transform(X_tr_enc))
-    proj = lambda A: p.transform(scaler.transform(A)).round(4).tolist()  # noqa: E731
+    return lambda A: p.transform(scaler.transform(A)).round(4).tolist()
+
+
+def _pca_real(X_tr_enc: np.ndarray, y_tr: np.ndarray) -> dict:
+    """The same projection of the real rows (majority subsampled to 500 to keep plots legible)."""
+    proj = _pca(X_tr_enc)
     maj = X_tr_enc[y_tr == 0]
-    maj = maj[np.random.default_rng(0).permutation(len(maj))[:500]]  # keeps the plot legible
-    return {
-        "majority": proj(maj),
-        "minority": proj(X_tr_enc[y_tr == 1]),
-        "generated": proj(_onehot(data, X_gen_raw)) if len(X_gen_raw) else [],
-    }
+    maj = maj[np.random.default_rng(0).permutation(len(maj))[:500]]
+    return {"majority": proj(maj), "minority": proj(X_tr_enc[y_tr == 1])}
 
 
 def run(cfg: BenchConfig, log=print) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from advkt.oversample.bench import CLASSIFIERS, METRICS
+from advkt.oversample.bench import CLASSIFIERS, GANS, METRICS
 from advkt.report.results import machine, row, write_results
 
 
@@ -44,9 +44,7 @@ def timing(results: list[dict], methods: list[str]) -> list[dict]:
         t = {m: float(np.sum(r["times"][m])) for m in methods}
         entry = {"dataset": r["dataset"], "seconds": t}
         if t.get("smote"):
-            entry["ratio_to_smote"] = {
-                m: t[m] / t["smote"] for m in methods if m.startswith("ewgan-")
-            }
+            entry["ratio_to_smote"] = {m: t[m] / t["smote"] for m in methods if m in GANS}
         out.append(entry)
     return out
 
@@ -115,7 +113,9 @@ def write_outputs(results: list[dict], cfg, partial: bool) -> None:
     )
     _write_tables(out, results, methods, ranks, tim, failures, cfg)
     if not partial:
-        _write_pca(out, results)
+        for m in methods:
+            if m in GANS:
+                _write_pca(out, results, m)
         _write_readme(out, cfg, len(results))
 
 
@@ -149,11 +149,11 @@ def _write_tables(out, results, methods, ranks, tim, failures, cfg) -> None:
         ]
     (out / "table.md").write_text("\n".join(lines))
 
-    ew = [m for m in methods if m.startswith("ewgan-")]
+    ew = [m for m in methods if m in GANS]
     t_lines = [
-        "# fit_resample time, EWGAN against SMOTE (same folds, same process, side by side)",
+        "# fit_resample time, the GANs against SMOTE (same folds, same process, side by side)",
         "",
-        "Total seconds over all folds and seeds; ratio = EWGAN / SMOTE.",
+        "Total seconds over all folds and seeds; ratio = GAN / SMOTE.",
         "",
         "| dataset | smote s | " + " | ".join(f"{m} s | {m} / smote" for m in ew) + " |",
         "|---" * (2 + 2 * len(ew)) + "|",
@@ -172,13 +172,14 @@ def _write_tables(out, results, methods, ranks, tim, failures, cfg) -> None:
     (out / "timing.md").write_text("\n".join(t_lines) + "\n")
 
 
-def _write_pca(out: Path, results: list[dict]) -> None:
+def _write_pca(out: Path, results: list[dict], method: str) -> None:
+    """pca.png (ewgan-share) or pca-<method>.png: real vs ``method``'s generated minority rows."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    shown = [r for r in results if r.get("pca")]
+    shown = [r for r in results if r.get("pca") and method in r["pca"]["generated"]]
     if not shown:
         return
     cols = 5
@@ -188,12 +189,12 @@ def _write_pca(out: Path, results: list[dict]) -> None:
         ax.axis("off")
     for ax, r in zip(axes.ravel(), shown):
         p = r["pca"]
-        for key, color, size, label in (
-            ("majority", "#bbbbbb", 4, "real majority"),
-            ("minority", "#1f77b4", 8, "real minority"),
-            ("generated", "#d62728", 6, "EWGAN minority"),
+        for pts, color, size, label in (
+            (p["majority"], "#bbbbbb", 4, "real majority"),
+            (p["minority"], "#1f77b4", 8, "real minority"),
+            (p["generated"][method], "#d62728", 6, f"{method} minority"),
         ):
-            pts = np.asarray(p[key])
+            pts = np.asarray(pts)
             if len(pts):
                 ax.scatter(pts[:, 0], pts[:, 1], s=size, c=color, label=label, alpha=0.6, lw=0)
         ax.set_title(r["dataset"], fontsize=9)
@@ -201,11 +202,11 @@ def _write_pca(out: Path, results: list[dict]) -> None:
         ax.set_yticks([])
     axes[0, 0].legend(fontsize=7, loc="best")
     fig.suptitle(
-        "PCA (fitted on the real training fold, seed 0 fold 0) of real vs EWGAN-share minority",
+        f"PCA (fitted on the real training fold, first seed, fold 0) of real vs {method} minority",
         fontsize=10,
     )
     fig.tight_layout()
-    fig.savefig(out / "pca.png", dpi=110)
+    fig.savefig(out / ("pca.png" if method == "ewgan-share" else f"pca-{method}.png"), dpi=110)
     plt.close(fig)
 
 
@@ -221,7 +222,8 @@ one torch thread each).
   `average_ranks`, `timing` and `failures`.
 - `table.md`: average rank per classifier and metric over {n_datasets} data sets, then a table
   per data set.
-- `timing.md`: fit_resample seconds of EWGAN and SMOTE on the same folds, and their ratio.
-- `pca.png`: real vs generated minority rows, 2-D PCA of one training fold per data set.
+- `timing.md`: fit_resample seconds of each GAN and of SMOTE on the same folds, and their ratio.
+- `pca.png` (EWGAN-share), `pca-<method>.png` (the other GANs): real vs generated minority rows,
+  2-D PCA of one training fold per data set.
 """
     (out / "README.md").write_text(text)

@@ -174,7 +174,11 @@ class EWGANOverSampler(BaseOverSampler):
         return tags
 
     def _check_X_y(self, X, y, accept_sparse=None):
-        # dense only: a sparse X gets sklearn's "dense data is required" TypeError
+        # dense only: a sparse X gets sklearn's "dense data is required" TypeError. A DataFrame
+        # of pandas sparse columns is dense data stored compactly: it is densified here, and
+        # imbalanced-learn gives the output the input's column dtypes back.
+        if hasattr(X, "sparse"):  # the accessor exists only when every column is sparse
+            X = X.sparse.to_dense()
         return super()._check_X_y(X, y, accept_sparse=False)
 
     def _nominal_columns(self, n_features: int) -> list[int]:
