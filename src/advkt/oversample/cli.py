@@ -1,7 +1,7 @@
 """``advkt oversample bench DATA_DIR --out DIR``: the KEEL oversampling benchmark.
 
-Wired into the ``advkt`` command by ``add_parser``/``run``; until then
-``python -m advkt.oversample.cli bench DATA_DIR --out DIR``.
+``advkt`` adds it with ``add_parser``/``run``; ``python -m advkt.oversample.cli bench ...`` runs
+the same command without the rest of the CLI.
 """
 
 from __future__ import annotations
