@@ -8,7 +8,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from advkt.engine.trainer import DivergenceError, lr_factor, train
+from advkt.engine.trainer import DivergenceError, build_teacher, load_splits, lr_factor, train
 from advkt.methods.base import Batch
 from advkt.methods.kd import KD
 from advkt.recipe import load_recipe
@@ -33,6 +33,22 @@ def test_run_folder_holds_recipe_metrics_summary_and_checkpoints(tmp_path):
     assert s["test_acc"] == lines[-1]["test_acc"]
     assert s["params"] == sum(v.numel() for v in _weights(run).values())
     assert s["teacher_acc"] > 90  # the toy blobs are separable; the teacher learnt them
+
+
+def test_cached_teacher_is_reused_and_retrained_when_its_weights_are_gone(tmp_path):
+    import shutil
+
+    r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
+    data = load_splits(r).train
+    build_teacher(r, data, quiet=True)
+    (run,) = (tmp_path / "teachers").iterdir()
+    first = (run / "summary.json").stat().st_mtime_ns
+    build_teacher(r, data, quiet=True)  # cached: not trained again
+    assert (run / "summary.json").stat().st_mtime_ns == first
+    shutil.rmtree(run / "ckpt")  # as in a clean clone of committed results
+    teacher = build_teacher(r, data, quiet=True)
+    assert (run / "ckpt" / "last").is_file() and (run / "summary.json").stat().st_mtime_ns > first
+    assert not any(p.requires_grad for p in teacher.parameters())
 
 
 def test_resume_continues_exactly(tmp_path, monkeypatch):

@@ -110,7 +110,9 @@ def build_teacher(recipe: Recipe, data: TensorData, quiet: bool) -> nn.Module | 
                 f"{trecipe.student.args}, but 'teacher' asks for '{t.model}' {t.args}"
             )
         run_dir = Path(recipe.out) / "teachers" / f"{trecipe.name}-{trecipe.digest()}"
-        if not (run_dir / "summary.json").is_file():
+        # a finished run whose weights are gone (committed results keep metrics, not ckpt/)
+        # is trained again rather than failing to load
+        if not ((run_dir / "summary.json").is_file() and (run_dir / "ckpt" / "last").is_file()):
             train(trecipe, run_dir=run_dir, quiet=quiet)
         where = ckpt.resolve(run_dir)
     else:
