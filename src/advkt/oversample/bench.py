@@ -169,7 +169,8 @@ def run_dataset(path: Path, cfg: BenchConfig) -> dict:
     times: dict = {m: [] for m in cfg.methods}
     failures: dict = {m: [] for m in cfg.methods}
     stopped: dict = {m: 0 for m in cfg.methods if m.startswith("ewgan-")}
-    pca: dict = {}  # real and generated minority of seed 0's first training fold, in 2-D PCA
+    pca: dict = {}
+    plot_fold = any(m in GANS for m in cfg.methods)
     for seed in cfg.seeds:
         for c in CLASSIFIERS:
             for m in cfg.methods:
@@ -177,6 +178,14 @@ def run_dataset(path: Path, cfg: BenchConfig) -> dict:
                     scores[m][c][k].append([])
         skf = StratifiedKFold(n_splits=cfg.folds, shuffle=True, random_state=seed)
         for fold, (tr, te) in enumerate(skf.split(X, y)):
+            # the PCA plots: first seed, first fold, one projection for the real and every GAN
+            first = plot_fold and seed == cfg.seeds[0] and fold == 0
+            proj = _pca(X_enc[tr]) if first else None
+            if proj is not None:
+                maj = X_enc[tr][y[tr] == 0]
+                maj = maj[np.random.default_rng(0).permutation(len(maj))[:500]]  # legible plots
+                real_min = X_enc[tr][y[tr] == 1]
+                pca = {"majority": proj(maj), "minority": proj(real_min), "generated": {}}
             for m in cfg.methods:
                 is_gan = m in GANS
                 X_tr = X[tr] if is_gan else X_enc[tr]
@@ -196,10 +205,9 @@ def run_dataset(path: Path, cfg: BenchConfig) -> dict:
                 if is_gan:
                     if m in stopped:
                         stopped[m] += int(getattr(sampler, "stopped_by_time_", False))
-                    if seed == cfg.seeds[0] and fold == 0:
-                        if not pca:
-                            pca.update(_pca_real(X_enc[tr], y[tr]), generated={})
-                        pca["generated"][m] = _pca_points(data, X_enc[tr], X_res[len(tr) :])
+                    if proj is not None:
+                        new_rows = X_res[len(tr) :]
+                        pca["generated"][m] = proj(_onehot(data, new_rows)) if len(new_rows) else []
                     X_res = _onehot(data, X_res)
                 for c in CLASSIFIERS:
                     model = make_classifier(c, seed)
@@ -218,31 +226,18 @@ def run_dataset(path: Path, cfg: BenchConfig) -> dict:
         "times": times,
         "failures": {m: f for m, f in failures.items() if f},
         "ewgan_stopped_by_time": stopped,
-        "pca": pca or None,
+        "pca": pca if pca.get("generated") else None,
     }
 
 
-def _pca_points(data: KeelData, X_tr_enc: np.ndarray, X_gen_raw) -> list:
-    """2-D PCA (fitted on the real training fold) of a GAN's generated rows."""
-    proj = _pca(X_tr_enc)
-    return proj(_onehot(data, X_gen_raw)) if len(X_gen_raw) else []
-
-
 def _pca(X_tr_enc: np.ndarray):
+    """The 2-D PCA projection (after standard scaling) fitted on a real training fold."""
     from sklearn.decomposition import PCA
     from sklearn.preprocessing import StandardScaler
 
     scaler = StandardScaler().fit(X_tr_enc)
     p = PCA(n_components=2, random_state=0).fit(scaler.transform(X_tr_enc))
     return lambda A: p.transform(scaler.transform(A)).round(4).tolist()
-
-
-def _pca_real(X_tr_enc: np.ndarray, y_tr: np.ndarray) -> dict:
-    """The same projection of the real rows (majority subsampled to 500 to keep plots legible)."""
-    proj = _pca(X_tr_enc)
-    maj = X_tr_enc[y_tr == 0]
-    maj = maj[np.random.default_rng(0).permutation(len(maj))[:500]]
-    return {"majority": proj(maj), "minority": proj(X_tr_enc[y_tr == 1])}
 
 
 def run(cfg: BenchConfig, log=print) -> Path:

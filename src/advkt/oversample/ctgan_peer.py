@@ -3,13 +3,13 @@
 The usual way CTGAN oversamples: one CTGAN per minority class, fitted on that class's training
 rows (nominal columns declared discrete), then sampled until the class reaches the count that
 ``sampling_strategy="auto"`` asks for (the majority's). CTGAN's own conditional sampling on a
-label column was not used: its condition is a training hint, not a guarantee (in a 10-epoch check
-on ecoli1, 49 % of the rows drawn on the condition "minority" came out labelled minority).
+label column was not used: its condition is a training hint, not a guarantee that the drawn rows
+carry the label.
 
 Budget: ``n_iter`` generator steps (None: EWGAN's ``default_n_iter(n_samples)``, so both GANs get
-the same number of generator updates on a training fold). The minority classes of the KEEL sets
-are smaller than CTGAN's batch of 500, so one epoch is one generator step. CTGAN's other settings
-are the package's defaults. Needs the ``ctgan`` extra: ``pip install 'advkt[ctgan]'``.
+the same number of generator updates on a training fold); CTGAN runs max(n // batch, 1) steps an
+epoch, so the epochs are set to cover ``n_iter`` steps. CTGAN's other settings are the package's
+defaults. Needs the ``ctgan`` extra: ``pip install 'advkt[ctgan]'``.
 """
 
 from __future__ import annotations
