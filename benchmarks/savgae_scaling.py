@@ -74,12 +74,12 @@ def spawn(kind: str, n: int, step: bool, max_gib: float) -> dict:
     return json.loads(lines[-1])
 
 
-def fit_quadratic(recs: list[dict]) -> tuple[float, float]:
-    """Least squares peak ≈ a + c·N² over the dense runs."""
+def fit_quadratic(recs: list[dict], key: str = "target_rss") -> tuple[float, float]:
+    """Least squares peak ``key`` ≈ a + c·N² over the dense runs."""
     import numpy as np
 
     n = np.array([r["n"] for r in recs], float)
-    y = np.array([r["target_rss"] for r in recs], float)
+    y = np.array([r[key] for r in recs], float)
     a, c = np.linalg.lstsq(np.c_[np.ones_like(n), n**2], y, rcond=None)[0]
     return float(a), float(c)
 
@@ -171,8 +171,13 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(r), flush=True)
         recs.append(r)
 
-    a, c = fit_quadratic(dense) if len(dense) >= 2 else (float("nan"), float("nan"))
-    n24 = int(((24 * GIB - a) / c) ** 0.5) if c == c and c > 0 else None
+    def largest_in_24gib(key: str) -> tuple[float, float, int | None]:
+        runs = [r for r in dense if key in r]
+        a, c = fit_quadratic(runs, key) if len(runs) >= 2 else (float("nan"), float("nan"))
+        return a, c, int(((24 * GIB - a) / c) ** 0.5) if c == c and c > 0 else None
+
+    a, c, n24 = largest_in_24gib("target_rss")
+    sa, sc, s24 = largest_in_24gib("step_rss")
     rows = []
     for r in recs:
         if "error" in r:
@@ -188,6 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         command="python benchmarks/savgae_scaling.py " + " ".join(sys.argv[1:]),
         records=recs,
         dense_fit={"a_bytes": a, "c_bytes_per_n2": c, "largest_n_in_24gib": n24},
+        dense_step_fit={"a_bytes": sa, "c_bytes_per_n2": sc, "largest_n_in_24gib": s24},
     )
     lines = [
         "| kind | N | edges (directed) | target build s (wall / CPU) | peak RSS GiB "
@@ -204,13 +210,17 @@ def main(argv: list[str] | None = None) -> int:
             f"| {r['kind']} | {r['n']:,} | {r['edges']:,} | {r['target_s']:.2f} / "
             f"{r['target_cpu_s']:.2f} | {r['target_rss'] / GIB:.2f} | {step} | {step_rss} |"
         )
-    lines += [
-        "",
-        f"Dense peak fit: {a / GIB:.2f} GiB + {c:.1f} B · N²; largest N whose predicted peak "
-        f"fits 24 GiB: {n24:,}"
-        if n24
-        else "Dense fit unavailable.",
-    ]
+    lines.append("")
+    for what, (fa, fc, fn) in (
+        ("target", (a, c, n24)),
+        ("target + one training step", (sa, sc, s24)),
+    ):
+        lines.append(
+            f"Dense peak fit, {what}: {fa / GIB:.2f} GiB + {fc:.1f} B · N²; largest N whose "
+            f"predicted peak fits 24 GiB: {fn:,}"
+            if fn
+            else f"Dense peak fit, {what}: unavailable (fewer than two sizes)."
+        )
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

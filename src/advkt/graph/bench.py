@@ -179,6 +179,36 @@ def run_dataset(
 METRICS = ("auc", "ap", "acc", "nmi", "ari", "f1")
 
 
+def paired_lines(
+    groups: dict[tuple[str, str], list[dict]], dataset: str, a: str = "savgae", b: str = "argva"
+) -> list[str]:
+    """Markdown table: ``a`` − ``b`` per metric on the seeds both ran, and seeds ``a`` leads."""
+    from advkt.report.results import fmt, mean_std
+
+    ra = {r["seed"]: r for r in groups.get((a, dataset), [])}
+    rb = {r["seed"]: r for r in groups.get((b, dataset), [])}
+    cells, seeds = [], set()
+    for metric in METRICS:
+        common = sorted(s for s in ra.keys() & rb.keys() if metric in ra[s] and metric in rb[s])
+        seeds.update(common)
+        diffs = [100 * (ra[s][metric] - rb[s][metric]) for s in common]
+        if not diffs:
+            cells.append("–")
+            continue
+        ahead = sum(d > 0 for d in diffs)
+        cells.append(f"{fmt(*mean_std(diffs), 1)} ({ahead}/{len(diffs)})")
+    if not seeds:
+        return []
+    return [
+        f"{a} − {b}, paired by seed (seeds {sorted(seeds)}; mean ± std of the difference in "
+        f"points, and on how many seeds {a} is ahead):",
+        "",
+        "| | " + " | ".join(m.upper() for m in METRICS) + " |",
+        "|---|" + "---|" * len(METRICS),
+        f"| {a} − {b} | " + " | ".join(cells) + " |",
+    ]
+
+
 def summarise(out: Path, benchmark: str, command: str) -> tuple[Path, Path]:
     """records-*.jsonl → results.json (write_results) and table.md (mean ± std in %)."""
     from advkt.report.results import fmt, mean_std, row, write_results
@@ -240,7 +270,7 @@ def summarise(out: Path, benchmark: str, command: str) -> tuple[Path, Path]:
             lines.append(
                 f"| {m} (**published**, {PUBLISHED_SOURCE[m]}) | | " + " | ".join(cells) + " | | |"
             )
-        lines.append("")
+        lines += ["", *paired_lines(groups, dataset), ""]
     table = out / "table.md"
     table.write_text("\n".join(lines))
     return out / "results.json", table

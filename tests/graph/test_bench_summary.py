@@ -1,0 +1,40 @@
+"""The Planetoid report: per-method table and the SAVGAE − ARGVA comparison paired by seed."""
+
+import json
+
+from advkt.graph.bench import summarise
+
+
+def _rec(method, seed, auc, acc=None, dataset="Cora"):
+    r = {"method": method, "seed": seed, "dataset": dataset, "auc": auc, "ap": auc}
+    if acc is not None:
+        r.update(acc=acc, nmi=acc, ari=acc, f1=acc)
+    return r
+
+
+def test_paired_difference_uses_common_seeds_only(tmp_path):
+    recs = [
+        _rec("savgae", 0, 0.90, 0.60),
+        _rec("savgae", 1, 0.92, 0.50),
+        _rec("argva", 0, 0.89, 0.62),
+        _rec("argva", 1, 0.90, 0.45),
+        _rec("argva", 2, 0.10, 0.10),  # no SAVGAE run on seed 2: must not enter the pairing
+    ]
+    (tmp_path / "records-Cora.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    _, table = summarise(tmp_path, "savgae-planetoid", "test")
+    text = table.read_text()
+    assert "| argva | 3 / 3 |" in text
+    assert "seeds [0, 1]" in text
+    row = next(line for line in text.splitlines() if line.startswith("| savgae − argva |"))
+    cells = [c.strip() for c in row.strip("|").split("|")][1:]
+    # AUC: +1.0 and +2.0 points -> 1.5 ± 0.7, ahead on both seeds
+    assert cells[0] == "1.5 ± 0.7 (2/2)"
+    # ACC: -2.0 and +5.0 -> 1.5 ± 4.9, ahead on one
+    assert cells[2] == "1.5 ± 4.9 (1/2)"
+
+
+def test_no_pairing_without_both_methods(tmp_path):
+    recs = [_rec("gae", 0, 0.9, 0.5), _rec("gae", 1, 0.8, 0.4)]
+    (tmp_path / "records-Cora.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    _, table = summarise(tmp_path, "savgae-planetoid", "test")
+    assert "paired" not in table.read_text()
