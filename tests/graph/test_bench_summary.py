@@ -2,7 +2,7 @@
 
 import json
 
-from advkt.graph.bench import summarise
+from advkt.graph.bench import _seed_span, summarise
 
 
 def _rec(method, seed, auc, acc=None, dataset="Cora"):
@@ -24,13 +24,18 @@ def test_paired_difference_uses_common_seeds_only(tmp_path):
     _, table = summarise(tmp_path, "savgae-planetoid", "test")
     text = table.read_text()
     assert "| argva | 3 / 3 |" in text
-    assert "seeds [0, 1]" in text
     row = next(line for line in text.splitlines() if line.startswith("| savgae − argva |"))
     cells = [c.strip() for c in row.strip("|").split("|")][1:]
+    assert cells.pop(0) == "0-1"  # the seeds both ran
     # AUC: +1.0 and +2.0 points -> 1.5 ± 0.7, ahead on both seeds
     assert cells[0] == "1.5 ± 0.7 (2/2)"
     # ACC: -2.0 and +5.0 -> 1.5 ± 4.9, ahead on one
     assert cells[2] == "1.5 ± 4.9 (1/2)"
+
+
+def test_seed_span():
+    assert _seed_span([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8"
+    assert _seed_span([3]) == "3"
 
 
 def test_no_pairing_without_both_methods(tmp_path):

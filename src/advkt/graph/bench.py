@@ -180,33 +180,44 @@ METRICS = ("auc", "ap", "acc", "nmi", "ari", "f1")
 
 
 def paired_lines(
-    groups: dict[tuple[str, str], list[dict]], dataset: str, a: str = "savgae", b: str = "argva"
+    groups: dict[tuple[str, str], list[dict]], dataset: str, a: str = "savgae"
 ) -> list[str]:
-    """Markdown table: ``a`` − ``b`` per metric on the seeds both ran, and seeds ``a`` leads."""
+    """Markdown table: ``a`` − each peer per metric on the seeds both ran, and seeds ``a`` leads."""
     from advkt.report.results import fmt, mean_std
 
     ra = {r["seed"]: r for r in groups.get((a, dataset), [])}
-    rb = {r["seed"]: r for r in groups.get((b, dataset), [])}
-    cells, seeds = [], set()
-    for metric in METRICS:
-        common = sorted(s for s in ra.keys() & rb.keys() if metric in ra[s] and metric in rb[s])
-        seeds.update(common)
-        diffs = [100 * (ra[s][metric] - rb[s][metric]) for s in common]
-        if not diffs:
-            cells.append("–")
-            continue
-        ahead = sum(d > 0 for d in diffs)
-        cells.append(f"{fmt(*mean_std(diffs), 1)} ({ahead}/{len(diffs)})")
-    if not seeds:
+    rows = []
+    for b in reversed(PEERS):  # ARGVA, the peer to beat, first
+        rb = {r["seed"]: r for r in groups.get((b, dataset), [])}
+        cells, seeds = [], set()
+        for metric in METRICS:
+            common = sorted(s for s in ra.keys() & rb.keys() if metric in ra[s] and metric in rb[s])
+            seeds.update(common)
+            diffs = [100 * (ra[s][metric] - rb[s][metric]) for s in common]
+            ahead = sum(d > 0 for d in diffs)
+            cells.append(f"{fmt(*mean_std(diffs), 1)} ({ahead}/{len(diffs)})" if diffs else "–")
+        if seeds:
+            rows.append(f"| {a} − {b} | {_seed_span(sorted(seeds))} | " + " | ".join(cells) + " |")
+    if not rows:
         return []
     return [
-        f"{a} − {b}, paired by seed (seeds {sorted(seeds)}; mean ± std of the difference in "
-        f"points, and on how many seeds {a} is ahead):",
+        f"{a} − peer, paired by seed (mean ± std of the difference in points, and on how many "
+        f"of the seeds both ran {a} is ahead):",
         "",
-        "| | " + " | ".join(m.upper() for m in METRICS) + " |",
-        "|---|" + "---|" * len(METRICS),
-        f"| {a} − {b} | " + " | ".join(cells) + " |",
+        "| | seeds | " + " | ".join(m.upper() for m in METRICS) + " |",
+        "|---|---|" + "---|" * len(METRICS),
+        *rows,
     ]
+
+
+def _seed_span(seeds: list[int]) -> str:
+    """[0, 1, 2, 5] -> '0-2, 5'."""
+    parts, start = [], seeds[0]
+    for prev, cur in zip(seeds, [*seeds[1:], None]):
+        if cur is None or cur != prev + 1:
+            parts.append(f"{start}-{prev}" if prev > start else f"{start}")
+            start = cur
+    return ", ".join(parts)
 
 
 def summarise(out: Path, benchmark: str, command: str) -> tuple[Path, Path]:
