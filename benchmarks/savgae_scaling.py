@@ -10,7 +10,8 @@ Every (kind, N) runs in a fresh subprocess that reports its own peak resident me
 imports), the wall and CPU seconds of building the target, and of one reconstruction step
 (forward + backward of L_rec + L_KL). The dense target's peak is fitted as a + c·N² on the sizes
 run; sizes whose predicted peak exceeds ``--max-gib`` (default 12, the machine is shared) are not
-run, and the largest N whose predicted peak fits 24 GiB is reported.
+run. The largest N whose predicted peak fits 24 GiB is reported twice, for the target alone and
+for the target plus one training step, and the scalable target is also run at those two sizes.
 """
 
 from __future__ import annotations
@@ -178,6 +179,12 @@ def main(argv: list[str] | None = None) -> int:
 
     a, c, n24 = largest_in_24gib("target_rss")
     sa, sc, s24 = largest_in_24gib("step_rss")
+    # the scalable target at the sizes where the dense one stops fitting 24 GiB
+    for n in sorted({m for m in (n24, s24) if m and m not in args.sizes}):
+        r = spawn("sparse", n, True, args.max_gib)
+        print(json.dumps(r), flush=True)
+        recs.append(r)
+    recs.sort(key=lambda r: (r["n"], r["kind"]))
     rows = []
     for r in recs:
         if "error" in r:
