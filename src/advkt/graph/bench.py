@@ -1,8 +1,9 @@
 """The Planetoid protocol: SAVGAE and its peers on the same splits and seeds, and the report.
 
 For every data set and seed s: one ``split_edges(data, s)`` is shared by all methods; each method
-is seeded with ``torch.manual_seed(s)``, trained on the training edges and scored on the test
-pairs (AUC, AP); then trained afresh on the whole graph and its μ clustered (ACC, NMI, ARI, F1).
+is seeded with :func:`seed_all` (torch and Python's ``random``), trained on the training edges and
+scored on the test pairs (AUC, AP); then trained afresh on the whole graph and its μ clustered
+(ACC, NMI, ARI, F1).
 Records go to ``records-<dataset>.jsonl`` one line per (method, seed), so runs can be split across
 processes and resumed; :func:`summarise` turns them into results.json and table.md.
 """
@@ -10,6 +11,7 @@ processes and resumed; :func:`summarise` turns them into results.json and table.
 from __future__ import annotations
 
 import json
+import random
 import time
 from pathlib import Path
 
@@ -59,6 +61,12 @@ def fit_method(method: str, x, edge_index, pos_edges, task: str, iterations: int
     raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
 
 
+def seed_all(seed: int) -> None:
+    """Seed torch and Python's ``random``, which PyG's ``negative_sampling`` draws from."""
+    torch.manual_seed(seed)
+    random.seed(seed)
+
+
 def run_one(
     method: str,
     data,
@@ -82,7 +90,7 @@ def run_one(
     full = data.edge_index
     mus = {}
     if "link" in tasks:
-        torch.manual_seed(seed)
+        seed_all(seed)
         t0 = time.perf_counter()
         ei = split.train_edge_index
         model = fit_method(method, data.x, ei, split.train_pos, "link", link_its)
@@ -93,7 +101,7 @@ def run_one(
         rec.update({f"val_{k}": v for k, v in val.items()})
         mus["link"] = mu
     if "cluster" in tasks:
-        torch.manual_seed(seed)
+        seed_all(seed)
         t0 = time.perf_counter()
         model = fit_method(method, data.x, full, full, "cluster", iterations)
         rec["time_cluster_s"] = time.perf_counter() - t0

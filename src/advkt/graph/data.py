@@ -8,6 +8,7 @@ read-only, so the raw files are linked into a cache folder of the library's own
 from __future__ import annotations
 
 import os
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -83,14 +84,17 @@ class LinkSplit:
 
 
 def split_edges(data, seed: int, val: float = 0.05, test: float = 0.10) -> LinkSplit:
-    """PyG's ``RandomLinkSplit`` under ``torch.manual_seed(seed)``: the same split for every method.
+    """PyG's ``RandomLinkSplit`` under ``seed``: the same split for every method and process.
 
-    The global torch RNG state is restored afterwards so that model seeding stays independent.
+    PyG draws the positive edges from torch's RNG and the negative pairs from Python's
+    ``random`` (``negative_sampling``), so both are seeded; their states are restored afterwards
+    so that model seeding stays independent.
     """
     from torch_geometric.transforms import RandomLinkSplit
 
-    state = torch.get_rng_state()
+    state, py_state = torch.get_rng_state(), random.getstate()
     torch.manual_seed(seed)
+    random.seed(seed)
     try:
         tr, va, te = RandomLinkSplit(
             num_val=val,
@@ -101,6 +105,7 @@ def split_edges(data, seed: int, val: float = 0.05, test: float = 0.10) -> LinkS
         )(data.clone())
     finally:
         torch.set_rng_state(state)
+        random.setstate(py_state)
     return LinkSplit(
         train_edge_index=tr.edge_index,
         train_pos=tr.pos_edge_label_index,
