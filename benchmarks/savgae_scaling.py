@@ -65,14 +65,18 @@ def one(kind: str, n: int, step: bool) -> dict:
 
 
 def spawn(kind: str, n: int, step: bool, max_gib: float) -> dict:
+    """Measure (kind, n) in a fresh subprocess; print and return its record."""
     cmd = [sys.executable, __file__, "--one", kind, str(n), "--max-gib", str(max_gib)]
     if step:
         cmd.append("--step")
     p = subprocess.run(cmd, capture_output=True, text=True)
     lines = [line for line in p.stdout.splitlines() if line.startswith("{")]
     if p.returncode != 0 or not lines:
-        return {"kind": kind, "n": n, "error": (p.stderr.strip().splitlines() or ["?"])[-1]}
-    return json.loads(lines[-1])
+        rec = {"kind": kind, "n": n, "error": (p.stderr.strip().splitlines() or ["?"])[-1]}
+    else:
+        rec = json.loads(lines[-1])
+    print(json.dumps(rec), flush=True)
+    return rec
 
 
 def fit_quadratic(recs: list[dict], key: str = "target_rss") -> tuple[float, float]:
@@ -156,13 +160,10 @@ def main(argv: list[str] | None = None) -> int:
                 ok = a + c * n * n < args.max_gib * GIB * 0.8
             if ok:
                 r = spawn("dense", n, n <= args.dense_step_max, args.max_gib)
-                print(json.dumps(r), flush=True)
                 recs.append(r)
                 if "error" not in r:
                     dense.append(r)
-        r = spawn("sparse", n, True, args.max_gib)
-        print(json.dumps(r), flush=True)
-        recs.append(r)
+        recs.append(spawn("sparse", n, True, args.max_gib))
 
     def largest_in_24gib(key: str) -> tuple[float, float, int | None]:
         runs = [r for r in dense if key in r]
@@ -173,9 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     sa, sc, s24 = largest_in_24gib("step_rss")
     # the scalable target at the sizes where the dense one stops fitting 24 GiB
     for n in sorted({m for m in (n24, s24) if m and m not in args.sizes}):
-        r = spawn("sparse", n, True, args.max_gib)
-        print(json.dumps(r), flush=True)
-        recs.append(r)
+        recs.append(spawn("sparse", n, True, args.max_gib))
     recs.sort(key=lambda r: (r["n"], r["kind"]))
     rows = []
     for r in recs:
