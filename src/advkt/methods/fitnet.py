@@ -1,8 +1,9 @@
 """FitNet hints (Romero et al. 2015), trained jointly with CE as in the CRD reference code.
 
 L = CE(s, y) + β · ‖r(F_s) − F_t‖² (mean over elements), with F the output of stage
-``hint_stage`` of each network and r a 1x1 convolution (+BN) regressor to the teacher's width;
-β = 100. The original two-phase schedule (hint pre-training, then KD) is not used.
+``hint_stage`` of each network and r(F) = ReLU(BN(conv_1x1(F))) a regressor to the teacher's
+width, as RepDistiller's ``ConvReg`` and mdistiller; β = 100. The original two-phase schedule
+(hint pre-training, then KD) is not used.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ class FitNet(Method):
                 f"{len(fs)} stages, the teacher {len(ft)}"
             )
         self.hint_stage, self.beta, self.ce_weight = hint_stage, beta, ce_weight
-        self.regressor = ChannelTransform(fs[hint_stage].shape[1], ft[hint_stage].shape[1])
+        self.regressor = ChannelTransform(
+            fs[hint_stage].shape[1], ft[hint_stage].shape[1], relu=True
+        )
 
     def student_loss(self, batch: Batch) -> dict:
         s, feats = self.student_forward(batch, features=True)

@@ -43,13 +43,15 @@ class ChannelTransform(nn.Module):
 
     (N, c_in, *S) → (N, c_out, *S) for any spatial rank. The batch norm (on by default, as in
     FitNet-style regressors of mdistiller/RepDistiller) is **ours**; ``bn=False`` gives the bare
-    convolution.
+    convolution. ``relu=True`` appends a ReLU, :math:`\max(0, \tilde F_s)`: the FitNet regressor
+    of RepDistiller (``ConvReg``) and mdistiller. Off by default (HKSANC, FSP, dense flow).
     """
 
-    def __init__(self, c_in: int, c_out: int, bn: bool = True) -> None:
+    def __init__(self, c_in: int, c_out: int, bn: bool = True, relu: bool = False) -> None:
         super().__init__()
         self.conv = Conv1x1(c_in, c_out, bias=not bn)
         self.bn = ChannelBatchNorm(c_out) if bn else nn.Identity()
+        self.relu = nn.ReLU() if relu else nn.Identity()
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         if f.ndim < 3:
@@ -57,7 +59,7 @@ class ChannelTransform(nn.Module):
                 f"ChannelTransform expects a feature map (N, {self.conv.in_features}, *S); got "
                 f"shape {tuple(f.shape)}"
             )
-        return self.bn(self.conv(f))
+        return self.relu(self.bn(self.conv(f)))
 
 
 class AttentionEstimator(nn.Module):
