@@ -33,8 +33,12 @@ class ModelSpec(_Strict):
 
 
 class TeacherSpec(ModelSpec):
-    checkpoint: str | None = None  # a run folder (or its checkpoint folder) holding trained weights
+    # a run folder, its checkpoint folder, or a committed teacher (benchmarks/teachers/<name>/)
+    checkpoint: str | None = None
     recipe: str | None = None  # else: train it from this recipe (once; cached by its content hash)
+    # overrides of the teacher recipe's own train section (``teacher.train.epochs=150``); the
+    # student's ``train.*`` never reaches the teacher
+    train: dict[str, Any] = Field(default_factory=dict)
 
 
 class DataSpec(_Strict):
@@ -44,8 +48,9 @@ class DataSpec(_Strict):
     labelled_fraction: float = Field(1.0, gt=0.0, le=1.0)
     train_subset: int | None = Field(None, gt=0)  # first-N of a fixed shuffle, for budget runs
     test_subset: int | None = Field(None, gt=0)
-    # > 0: hold out this fraction of the training split and evaluate there instead of on the
-    # test split, to choose hyper-parameters without ever looking at the test split
+    # > 0: hold out this fraction of the training split (a fixed shuffle, the same for every
+    # seed and method) as a validation split: the "best" checkpoint and every hyper-parameter
+    # choice are made on it, never on the test split
     validation: float = Field(0.0, ge=0.0, lt=1.0)
     augment: dict[str, Any] | None = None  # None: the dataset's default augmentation
 
@@ -84,7 +89,8 @@ class TrainSpec(_Strict):
     optimizer: OptimSpec = Field(default_factory=OptimSpec)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     grad_clip: float | None = Field(None, gt=0)
-    amp: Literal["none", "bf16", "fp16"] = "none"  # autocast on CUDA only
+    # autocast: bf16 on CUDA and on CPUs (fast where the CPU has AMX / AVX-512 BF16), fp16 on CUDA
+    amp: Literal["none", "bf16", "fp16"] = "none"
     device: str = "auto"
     check_every: int = Field(20, ge=1)  # steps between NaN checks (each check syncs the device)
     save_every: int = Field(1, ge=1)  # epochs between checkpoints
@@ -203,10 +209,11 @@ def load_recipe(
         tree = _with_base(loaded, p)
         if not tree.get("name"):
             tree["name"] = p.stem
-        # a teacher recipe path is relative to the recipe that names it
+        # a teacher's recipe or checkpoint path is relative to the recipe that names it
         t = tree.get("teacher")
-        if isinstance(t, dict) and t.get("recipe") and not Path(t["recipe"]).is_absolute():
-            t["recipe"] = str((p.parent / t["recipe"]).resolve())
+        for key in ("recipe", "checkpoint"):
+            if isinstance(t, dict) and t.get(key) and not Path(t[key]).is_absolute():
+                t[key] = str((p.parent / t[key]).resolve())
     for key, value in parse_overrides(overrides or []):
         _set_dotted(tree, key, value)
     try:

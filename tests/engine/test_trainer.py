@@ -145,3 +145,102 @@ def test_unknown_method_argument_lists_the_valid_ones(tmp_path):
     tree["method"]["args"] = {"temperature": 3}
     with pytest.raises(RecipeError, match="'method.args.temperature'.*valid: T, ce_weight"):
         train(load_recipe(base=tree), run_dir=tmp_path / "r", quiet=True)
+
+
+def test_bf16_autocast_runs_on_cpu_and_fp16_needs_cuda(tmp_path):
+    from advkt.engine.trainer import autocast_for
+    from advkt.recipe import RecipeError
+
+    with pytest.warns(UserWarning) if not _native_bf16() else _no_warning():
+        autocast, scaler = autocast_for(torch.device("cpu"), "bf16")
+    assert scaler is None
+    with autocast():
+        y = torch.nn.Linear(4, 3)(torch.randn(2, 4))
+    assert y.dtype == torch.bfloat16  # the autocast is live on the CPU, not a no-op
+    with pytest.raises(RecipeError, match="fp16 needs a CUDA device"):
+        autocast_for(torch.device("cpu"), "fp16")
+    tree = toy_recipe(tmp_path, "kd", epochs=1)
+    tree["train"]["amp"] = "bf16"
+    with pytest.warns(UserWarning) if not _native_bf16() else _no_warning():
+        s = train(load_recipe(base=tree), run_dir=tmp_path / "run", quiet=True)
+    assert s["test_acc"] > 50
+
+
+def _native_bf16() -> bool:
+    from advkt.engine.trainer import cpu_has_native_bf16
+
+    return cpu_has_native_bf16()
+
+
+def _no_warning():
+    import contextlib
+
+    return contextlib.nullcontext()
+
+
+def test_best_checkpoint_is_chosen_on_the_validation_split_never_on_test(tmp_path):
+    tree = toy_recipe(tmp_path, "student", epochs=3)
+    tree["data"]["validation"] = 0.25
+    r = load_recipe(base=tree)
+    data = load_splits(r)
+    assert len(data.val) == 64 and len(data.train) == 192 and len(data.test) == 256
+    s = train(r, run_dir=tmp_path / "run", quiet=True)
+    lines = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    val = [x["val_acc"] for x in lines]
+    assert s["best_epoch"] == 1 + val.index(max(val)) and s["best_val_acc"] == max(val)
+    assert s["val_acc"] == val[-1] and s["test_acc"] == lines[-1]["test_acc"]
+    ptr = (tmp_path / "run" / "ckpt" / "best").read_text().strip()
+    assert ptr == f"e{s['best_epoch']:04d}"
+    # without a validation split there is no "best": the test split chooses nothing
+    s = train(load_recipe(base=toy_recipe(tmp_path, "student", epochs=2)), run_dir=tmp_path / "b")
+    assert s["best_epoch"] is None and s["val_acc"] is None
+    assert not (tmp_path / "b" / "ckpt" / "best").exists()
+
+
+def test_teacher_takes_its_own_train_overrides_and_its_cache_key_follows(tmp_path):
+    r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
+    data = load_splits(r).train
+    build_teacher(r, data, quiet=True)
+    r2 = load_recipe(
+        base=toy_recipe(tmp_path, "kd", epochs=1), overrides=["teacher.train.epochs=3"]
+    )
+    build_teacher(r2, data, quiet=True)
+    runs = sorted((tmp_path / "teachers").iterdir())
+    assert len(runs) == 2  # two cache entries: the overridden teacher is another teacher
+    epochs = sorted(json.loads((run / "summary.json").read_text())["epochs"] for run in runs)
+    assert epochs == [1, 3]  # the teacher recipe's own epoch, and the override's 3
+    # the student's train.* never reaches the teacher
+    r3 = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1), overrides=["train.epochs=5"])
+    build_teacher(r3, data, quiet=True)
+    assert len(list((tmp_path / "teachers").iterdir())) == 2
+
+
+def test_committed_teacher_folder_is_found_relative_to_the_recipe(tmp_path):
+    import shutil
+
+    import yaml
+
+    r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
+    data = load_splits(r).train
+    build_teacher(r, data, quiet=True)
+    (run,) = (tmp_path / "teachers").iterdir()
+    from advkt.engine import checkpoint as ckpt
+
+    where = ckpt.resolve(run)
+    committed = tmp_path / "teachers_dir" / "toy"
+    committed.mkdir(parents=True)
+    for f in ("model.safetensors", "spec.json"):
+        shutil.copyfile(where / f, committed / f)
+    tree = toy_recipe(tmp_path, "kd", epochs=1)
+    tree["teacher"] = {**tree["teacher"], "checkpoint": "teachers_dir/toy", "recipe": None}
+    (tmp_path / "recipes").mkdir()
+    path = tmp_path / "recipes" / "kd.yaml"
+    tree["teacher"]["checkpoint"] = "../teachers_dir/toy"
+    path.write_text(yaml.safe_dump(tree))
+    r = load_recipe(path)
+    assert r.teacher.checkpoint == str(committed.resolve())
+    teacher = build_teacher(r, data, quiet=True)
+    torch.testing.assert_close(
+        teacher.state_dict(),
+        {k: v for k, v in load_file(str(committed / "model.safetensors")).items()},
+    )

@@ -141,7 +141,7 @@ def test_spec_keeps_non_default_kwargs():
     net = build_model({"name": "mlp", "in_size": 40, "ndim": 1, "hidden": (32, 32)})
     assert net.spec == {
         "name": "mlp", "num_classes": 10, "in_channels": 1, "in_size": 40, "hidden": [32, 32],
-        "ndim": 1,
+        "ndim": 1, "dropout": 0.0, "input_dropout": 0.0,
     }  # fmt: skip
     again = build_model(net.spec)
     again.load_state_dict(net.state_dict())  # strict: same architecture
@@ -168,3 +168,26 @@ def test_bad_input_errors_are_plain():
     net = build_model({"name": "mlp"})
     with pytest.raises(ValueError, match=r"'mlp' expects input of shape \(N, 1, 28, 28\)"):
         net(torch.randn(2, 1, 16, 16))
+
+
+def test_mlp_dropout_is_active_in_training_only():
+    from advkt.models import build_model
+
+    net = build_model(
+        {
+            "name": "mlp",
+            "num_classes": 10,
+            "in_channels": 1,
+            "hidden": [64, 64],
+            "dropout": 0.5,
+            "input_dropout": 0.2,
+        }
+    )
+    assert sum(isinstance(m, torch.nn.Dropout) for m in net.modules()) == 3
+    x = torch.randn(4, 1, 28, 28)
+    net.eval()
+    torch.testing.assert_close(net(x), net(x))
+    net.train()
+    assert not torch.equal(net(x), net(x))
+    with pytest.raises(ValueError, match="dropout"):
+        build_model({"name": "mlp", "num_classes": 10, "in_channels": 1, "dropout": 1.0})

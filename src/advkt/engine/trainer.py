@@ -14,6 +14,7 @@ import math
 import platform
 import sys
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class DivergenceError(RuntimeError):
 class Data:
     train: TensorData
     test: TensorData
+    val: TensorData | None = None  # a hold-out of the training split (``data.validation``)
 
 
 # --------------------------------------------------------------------------- set-up
@@ -60,15 +62,16 @@ def load_splits(recipe: Recipe) -> Data:
     test = load_data(d.dataset, d.root, "test", **d.args)
     # budget subsets and the validation hold-out: fixed shuffles, the same for every seed/method
     g = torch.Generator().manual_seed(0)
+    val = None
     if d.validation > 0:
         order = torch.randperm(len(train), generator=g)
         n_val = max(1, round(d.validation * len(train)))
-        train, test = train.subset(order[n_val:]), train.subset(order[:n_val])
+        train, val = train.subset(order[n_val:]), train.subset(order[:n_val])
     if d.train_subset and d.train_subset < len(train):
         train = train.subset(torch.randperm(len(train), generator=g)[: d.train_subset])
     if d.test_subset and d.test_subset < len(test):
         test = test.subset(torch.randperm(len(test), generator=g)[: d.test_subset])
-    return Data(train, test)
+    return Data(train, test, val)
 
 
 def labelled_targets(y: torch.Tensor, fraction: float, num_classes: int, seed: int) -> torch.Tensor:
@@ -103,7 +106,8 @@ def build_teacher(recipe: Recipe, data: TensorData, quiet: bool) -> nn.Module | 
     if t.checkpoint:
         where = ckpt.resolve(t.checkpoint)
     elif t.recipe:
-        trecipe = load_recipe(t.recipe)
+        # the teacher's own overrides (teacher.train.*); its cache key below follows them
+        trecipe = load_recipe(t.recipe, [f"train.{k}={json.dumps(v)}" for k, v in _dotted(t.train)])
         if (trecipe.student.model, trecipe.student.args) != (t.model, t.args):
             raise RecipeError(
                 f"teacher recipe {t.recipe} trains a '{trecipe.student.model}' "
@@ -120,6 +124,17 @@ def build_teacher(recipe: Recipe, data: TensorData, quiet: bool) -> nn.Module | 
     ckpt.load_model_weights(teacher, where, expected_spec=spec)
     teacher.eval().requires_grad_(False)
     return teacher
+
+
+def _dotted(tree: dict, prefix: str = "") -> list[tuple[str, Any]]:
+    """``{"optimizer": {"lr": 0.1}}`` -> ``[("optimizer.lr", 0.1)]``."""
+    out = []
+    for k, v in tree.items():
+        if isinstance(v, dict) and v:
+            out += _dotted(v, f"{prefix}{k}.")
+        else:
+            out.append((f"{prefix}{k}", v))
+    return out
 
 
 def build_method(
@@ -183,6 +198,38 @@ def lr_factor(recipe: Recipe, epoch: float) -> float:
         t = (epoch - s.warmup_epochs) / max(1e-8, total - s.warmup_epochs)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
     return 1.0
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU has bf16 matrix instructions (AMX or AVX-512 BF16)."""
+    cpu = torch.cpu
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(getattr(cpu, c, lambda: False)() for c in checks)
+
+
+def autocast_for(device: torch.device, amp: str):
+    """``(autocast context factory, grad scaler or None)`` for ``train.amp`` on ``device``.
+
+    bf16 runs on CUDA and on CPUs (oneDNN uses AMX / AVX-512 BF16 where the CPU has them);
+    fp16 needs CUDA and a grad scaler. Master weights, optimiser state and the logged losses
+    stay fp32 either way.
+    """
+    if amp == "none":
+        return nullcontext, None
+    if amp == "fp16" and device.type != "cuda":
+        raise RecipeError("train.amp=fp16 needs a CUDA device; on a CPU use train.amp=bf16")
+    dtype = torch.bfloat16 if amp == "bf16" else torch.float16
+    if device.type == "cpu" and not cpu_has_native_bf16():
+        warnings.warn(
+            "train.amp=bf16 on a CPU without AMX or AVX-512 BF16: bf16 is emulated there and "
+            "runs several times slower than fp32 (train.amp=none)",
+            stacklevel=2,
+        )
+
+    def autocast():
+        return torch.autocast(device.type, dtype=dtype)
+
+    return autocast, (torch.amp.GradScaler("cuda") if amp == "fp16" else None)
 
 
 # --------------------------------------------------------------------------- the loop
@@ -446,20 +493,14 @@ def train(
         dist.broadcast_module(method)
     optims, scheduled = build_optimizers(method, recipe)
     base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
-    use_amp = device.type == "cuda" and recipe.train.amp != "none"
-    amp_dtype = torch.bfloat16 if recipe.train.amp == "bf16" else torch.float16
-
-    def autocast():
-        return torch.autocast("cuda", dtype=amp_dtype) if use_amp else nullcontext()
-
-    scaler = torch.amp.GradScaler("cuda") if use_amp and recipe.train.amp == "fp16" else None
+    autocast, scaler = autocast_for(device, recipe.train.amp)
 
     y_train = labelled_targets(
         data.train.y, recipe.data.labelled_fraction, data.train.num_classes, recipe.seed
     )
     # the training split lives on the device for the whole run: no per-batch host copies
     data.train.x, y_train = data.train.x.to(device), y_train.to(device)
-    start, best, best_epoch, wall = 0, -1.0, -1, 0.0
+    start, best, best_epoch, wall = 0, -1.0, -1, 0.0  # best: on the validation split only
     if resume is not None:
         state = ckpt.load_method(method, ckpt.resolve(run_dir))
         for k, o in optims.items():
@@ -469,7 +510,7 @@ def train(
         torch.set_rng_state(state["rng_cpu"])
         if device.type == "cuda" and state.get("rng_cuda") is not None:
             torch.cuda.set_rng_state(state["rng_cuda"])
-        start, best, best_epoch = state["epoch"], state["best_acc"], state["best_epoch"]
+        start, best, best_epoch = state["epoch"], state["best_val_acc"], state["best_epoch"]
         wall = state["wall_time_s"]
         _truncate_metrics(run_dir / "metrics.jsonl", start)
     else:  # a method's own preparation, e.g. fitting estimators on the frozen teacher
@@ -484,7 +525,7 @@ def train(
         if teacher is not None
         else None
     )
-    acc = float("nan")
+    acc, val_acc = float("nan"), None
     for epoch in range(start, recipe.train.epochs):
         t0 = time.perf_counter()
         try:
@@ -517,14 +558,20 @@ def train(
             dist.average_buffers(method)
         wall += time.perf_counter() - t0
         acc = evaluate(method.student, data.test, device, recipe.train.eval_batch_size, autocast)
-        is_best = acc > best
+        val_acc = (
+            evaluate(method.student, data.val, device, recipe.train.eval_batch_size, autocast)
+            if data.val is not None
+            else None
+        )
+        is_best = val_acc is not None and val_acc > best
         if is_best:
-            best, best_epoch = acc, epoch + 1
+            best, best_epoch = val_acc, epoch + 1
         if rank == 0:
             lr = optims["student"].param_groups[0]["lr"] if "student" in optims else None
             record = {
                 "epoch": epoch + 1,
                 "test_acc": acc,
+                **({"val_acc": val_acc} if val_acc is not None else {}),
                 "lr": lr,
                 "epoch_time_s": time.perf_counter() - t0,
                 **losses,
@@ -533,9 +580,10 @@ def train(
                 fh.write(json.dumps(record) + "\n")
             if not quiet:
                 shown = " ".join(f"{k}={v:.4g}" for k, v in losses.items())
+                val = f"val_acc={val_acc:.2f} " if val_acc is not None else ""
                 print(
                     f"[{run_dir.name}] epoch {epoch + 1}/{recipe.train.epochs} "
-                    f"test_acc={acc:.2f} {shown}",
+                    f"{val}test_acc={acc:.2f} {shown}",
                     file=sys.stderr,
                 )
             last_epoch = epoch + 1 == recipe.train.epochs
@@ -546,7 +594,7 @@ def train(
                     "rng_cpu": torch.get_rng_state(),
                     "rng_cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None,
                     "epoch": epoch + 1,
-                    "best_acc": best,
+                    "best_val_acc": best,
                     "best_epoch": best_epoch,
                     "wall_time_s": wall,
                 }
@@ -562,9 +610,11 @@ def train(
         "teacher": recipe.teacher.model if recipe.teacher else None,
         "seed": recipe.seed,
         "epochs": recipe.train.epochs,
-        "test_acc": acc,
-        "best_acc": best,
-        "best_epoch": best_epoch,
+        "test_acc": acc,  # the last epoch's
+        "val_acc": val_acc if data.val is not None else None,
+        # the epoch of the best validation accuracy (None without a validation split)
+        "best_val_acc": best if best_epoch > 0 else None,
+        "best_epoch": best_epoch if best_epoch > 0 else None,
         "teacher_acc": teacher_acc,
         "labelled_fraction": recipe.data.labelled_fraction,
         "wall_time_s": wall,

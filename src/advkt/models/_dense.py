@@ -11,12 +11,13 @@ class Dense(nn.Module):
     """h = ReLU(W flatten(x) + b), returned as (N, out, 1) so that MLP layers obey the 3-D
     feature convention of :mod:`advkt.models.base`."""
 
-    def __init__(self, in_features: int, out_features: int) -> None:
+    def __init__(self, in_features: int, out_features: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.linear = nn.Linear(in_features, out_features)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return F.relu(self.linear(x.flatten(1))).unsqueeze(-1)
+        return self.dropout(F.relu(self.linear(x.flatten(1)))).unsqueeze(-1)
 
 
 class FlattenInput(nn.Module):
