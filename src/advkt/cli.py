@@ -25,7 +25,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         json.dumps(
             {
                 k: summary[k]
-                for k in ("name", "test_acc", "best_acc", "teacher_acc", "params", "wall_time_s")
+                for k in ("name", "test_acc", "val_acc", "teacher_acc", "params", "wall_time_s")
             },
             indent=2,
         )
@@ -36,7 +36,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
 def _cmd_compare(args: argparse.Namespace) -> int:
     from advkt.compare import compare
 
-    result = compare(args.recipes, args.seeds, args.out, args.overrides, quiet=not args.verbose)
+    result = compare(
+        args.recipes,
+        args.seeds,
+        args.out,
+        args.overrides,
+        quiet=not args.verbose,
+        benchmark_spec=args.benchmark,
+        jobs=args.jobs,
+    )
     print(result["table"])
     print(f"wrote {args.out}/table.md, results.json and plot.png", file=sys.stderr)
     return 0
@@ -98,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("recipes", nargs="+", help="YAML recipes, then key=value overrides")
     c.add_argument("--seeds", default="3", help="N for seeds 1..N, or a list like 2,3")
     c.add_argument("--out", required=True, help="folder for table.md, plot.png, results.json")
+    c.add_argument(
+        "--benchmark",
+        metavar="FILE",
+        help="benchmark spec (YAML): name, teacher anchor, validity thresholds "
+        "(docs/benchmarks.md)",
+    )
+    c.add_argument(
+        "--jobs", type=int, default=1, help="trainings at a time, in worker processes (default 1)"
+    )
     c.add_argument("--verbose", action="store_true", help="progress bars for every run")
     c.set_defaults(fn=_cmd_compare)
 

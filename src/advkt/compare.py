@@ -1,21 +1,46 @@
 """``advkt compare``: several recipes on the same data, schedule and seeds, side by side.
 
-Every recipe runs once per seed (seeds 1..N), in one process, one after the other, so that the
-peers share the machine, the data (decoded once per recipe run from the same files) and the
-teacher (trained once from its recipe and cached). The report is the last-epoch test accuracy,
-mean ± std over seeds, with parameters, FLOPs and wall time.
+Every recipe runs once per seed (seeds 1..N), one after the other or ``jobs`` at a time in worker
+processes, so that the peers share the machine, the data (decoded once per recipe run from the same
+files) and the teacher (trained once from its recipe and cached). The report is the last-epoch test
+accuracy, mean ± std over seeds, with the paired difference of each method against the student
+alone and against KD over the shared seeds, parameters, FLOPs and wall time, and the benchmark's
+validity (docs/benchmarks.md): the teacher reaches its anchor, the student alone has converged, its
+seed spread is small enough to rank, and there is room to transfer.
+
+With ``convergence: true`` in the benchmark spec the student-alone recipe also runs with its
+schedule stretched to twice the epochs (``<name>-x2``), for the same seeds; that row is marked
+``convergence_check`` and takes part in no paired difference.
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import shlex
 import sys
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from advkt.engine.trainer import train
-from advkt.recipe import load_recipe
+from advkt.engine.trainer import build_teacher, load_splits, train
+from advkt.recipe import Recipe, load_recipe
+from advkt.report.paired import add_paired, fmt_paired
+from advkt.report.plot import plot
 from advkt.report.results import fmt, row, write_results
+from advkt.report.validity import (
+    BenchmarkSpecError,
+    describe,
+    fmt_threshold,
+    kd_row,
+    load_spec,
+    report_lines,
+    resolve_spec,
+    student_row,
+    validity,
+)
+
+__all__ = ["compare", "doubled_recipe", "markdown_table", "plot", "seed_list"]
 
 
 def seed_list(seeds: int | str) -> list[int]:
@@ -26,6 +51,71 @@ def seed_list(seeds: int | str) -> list[int]:
     return list(range(1, int(text) + 1))
 
 
+def doubled_recipe(recipe: Recipe) -> Recipe:
+    """``recipe`` named ``<name>-x2`` with twice the epochs, its schedule stretched to match
+    (step milestones and warm-up epochs doubled; a cosine schedule follows the epochs itself)."""
+    t = recipe.train
+    schedule = t.schedule.model_copy(
+        update={
+            "milestones": [2 * m for m in t.schedule.milestones],
+            "warmup_epochs": 2 * t.schedule.warmup_epochs,
+        }
+    )
+    train_spec = t.model_copy(update={"epochs": 2 * t.epochs, "schedule": schedule})
+    return recipe.model_copy(update={"name": f"{recipe.name}-x2", "train": train_spec})
+
+
+def run_one(recipe: Recipe, runs_dir: Path, quiet: bool = True) -> dict:
+    """Train ``recipe`` into ``runs_dir/<name>-s<seed>``: a finished run is kept, an unfinished
+    one continues from its last checkpoint, so an interrupted comparison resumes."""
+    run_dir = Path(runs_dir) / f"{recipe.name}-s{recipe.seed}"
+    if (run_dir / "summary.json").is_file():
+        s = json.loads((run_dir / "summary.json").read_text())
+    elif (run_dir / "ckpt" / "last").is_file():
+        s = train(None, resume=run_dir, quiet=quiet)
+    else:
+        s = train(recipe, run_dir=run_dir, quiet=quiet)
+    print(
+        f"  {recipe.name} seed {recipe.seed}: test acc {s['test_acc']:.2f}% "
+        f"({s['wall_time_s']:.1f}s)",
+        file=sys.stderr,
+    )
+    return s
+
+
+def _run_json(recipe_json: dict, runs_dir: str, quiet: bool) -> dict:
+    """A worker process's task (a recipe crosses the process boundary as its JSON)."""
+    return run_one(Recipe.model_validate(recipe_json), Path(runs_dir), quiet)
+
+
+def _run_all(tasks: list[tuple[Recipe, Path]], jobs: int, quiet: bool) -> dict:
+    """Every (recipe, runs folder) task, ``jobs`` at a time -> {(name, seed): summary}."""
+    if jobs <= 1:
+        return {(r.name, r.seed): run_one(r, d, quiet) for r, d in tasks}
+    # each distinct teacher is trained (or found cached) once, here, before the workers load it
+    for r in {r.teacher.recipe: r for r, _ in tasks if r.teacher and r.teacher.recipe}.values():
+        build_teacher(r, load_splits(r).train, quiet=True)
+    ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
+    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+        futures = {
+            (r.name, r.seed): pool.submit(_run_json, r.model_dump(mode="json"), str(d), quiet)
+            for r, d in tasks
+        }
+        return {k: f.result() for k, f in futures.items()}
+
+
+def _pick_recipe(loaded: list[Recipe], name: str | None, method: str, key: str) -> Recipe | None:
+    if name is not None:
+        found = next((r for r in loaded if r.name == name), None)
+        if found is None:
+            names = ", ".join(r.name for r in loaded)
+            raise BenchmarkSpecError(
+                f"benchmark spec key {key!r}: {name!r} is not a compared recipe; recipes: {names}"
+            )
+        return found
+    return next((r for r in loaded if r.method.name == method), None)
+
+
 def compare(
     recipes: list[str],
     seeds: int | str,
@@ -33,33 +123,50 @@ def compare(
     overrides: list[str] | None = None,
     benchmark: str | None = None,
     quiet: bool = True,
+    benchmark_spec: str | Path | dict | None = None,
+    jobs: int = 1,
 ) -> dict:
+    """Run ``recipes`` over ``seeds`` into ``out``; write results.json, table.md and plot.png.
+
+    ``benchmark_spec``: a YAML file or dict (docs/benchmarks.md) naming the benchmark, its teacher
+    anchor and the validity thresholds. ``benchmark`` names the benchmark in results.json (else
+    the spec's ``name``, else the folder's name). ``jobs`` > 1 runs that many trainings at a
+    time in worker processes (same runs, same figures; only the wall times share the machine).
+    """
     out = Path(out)
+    spec = load_spec(benchmark_spec)
     loaded = [load_recipe(r, overrides) for r in recipes]  # validate all before running any
     names = [r.name for r in loaded]
     if len(set(names)) != len(names):
         raise ValueError(f"recipe names must be unique within a comparison: {names}")
-    summaries: dict[str, list[dict]] = {r.name: [] for r in loaded}
-    seeds_run = seed_list(seeds)
-    for seed in seeds_run:
-        for recipe in loaded:
-            r = recipe.model_copy(update={"seed": seed, "out": str(out)})
-            run_dir = out / "runs" / f"{r.name}-s{seed}"
-            done = run_dir / "summary.json"
-            if done.is_file():  # a finished run of an interrupted comparison is kept
-                s = json.loads(done.read_text())
-            elif (run_dir / "ckpt" / "last").is_file():  # an unfinished one continues
-                s = train(None, resume=run_dir, quiet=quiet)
-            else:
-                s = train(r, run_dir=run_dir, quiet=quiet)
-            print(
-                f"  {r.name} seed {seed}: test acc {s['test_acc']:.2f}% ({s['wall_time_s']:.1f}s)",
-                file=sys.stderr,
+    student = _pick_recipe(loaded, spec.get("student"), "student", "student")
+    _pick_recipe(loaded, spec.get("kd"), "kd", "kd")
+    runs: list[tuple[Recipe, bool]] = [(r, False) for r in loaded]
+    if spec.get("convergence"):
+        if student is None:
+            raise BenchmarkSpecError(
+                "benchmark spec key 'convergence': no student-alone recipe to double "
+                "(name one with 'student')"
             )
-            summaries[r.name].append(s)
+        x2 = doubled_recipe(student)
+        if x2.name in names:
+            raise ValueError(f"recipe {x2.name!r} clashes with the convergence run's name")
+        runs.append((x2, True))
+
+    seeds_run = seed_list(seeds)
+    tasks = [
+        (recipe.model_copy(update={"seed": seed, "out": str(out)}), out / "runs")
+        for seed in seeds_run  # seed-major: an interrupted comparison has whole seeds
+        for recipe, _ in runs
+    ]
+    done = _run_all(tasks, jobs, quiet)
+    summaries = {r.name: [done[(r.name, seed)] for seed in seeds_run] for r, _ in runs}
     rows = []
-    for recipe in loaded:
+    for recipe, is_check in runs:
         ss = summaries[recipe.name]
+        extra: dict[str, Any] = {}
+        if is_check:
+            extra = {"convergence_check": True, "of": student.name}
         rows.append(
             row(
                 ss[0]["method"],
@@ -76,70 +183,103 @@ def compare(
                 labelled_fraction=ss[0]["labelled_fraction"],
                 epochs=ss[0]["epochs"],
                 seeds=seeds_run,
+                **extra,
             )
         )
-    command = "advkt compare " + " ".join(
-        shlex.quote(a)
-        for a in [*recipes, "--seeds", str(seeds), "--out", str(out), *(overrides or [])]
+    report = summarise(rows, spec)
+    args = [*recipes, "--seeds", str(seeds), "--out", str(out)]
+    if isinstance(benchmark_spec, (str, Path)):
+        args += ["--benchmark", str(benchmark_spec)]
+    command = "advkt compare " + " ".join(shlex.quote(a) for a in [*args, *(overrides or [])])
+    write_results(
+        out,
+        benchmark or spec.get("name") or out.name,
+        rows,
+        command=command,
+        validity=report["validity"],
+        benchmark_spec=report["spec"],
     )
-    write_results(out, benchmark or out.name, rows, command=command)
-    table = markdown_table(rows)
-    (out / "table.md").write_text(table)
-    plot(rows, out / "plot.png")
-    return {"rows": rows, "table": table}
+    (out / "table.md").write_text(report["table"])
+    plot(rows, out / "plot.png", runs_dir=out / "runs", teacher=report["validity"]["teacher_acc"])
+    for line in report_lines(report["validity"]):
+        print(line, file=sys.stderr)
+    return {"rows": rows, "table": report["table"], "validity": report["validity"]}
 
 
-def markdown_table(rows: list[dict]) -> str:
-    teacher = next((r for r in rows if r.get("teacher_acc") is not None), None)
+def summarise(rows: list[dict], spec: dict[str, Any]) -> dict:
+    """Add the paired differences to ``rows`` (in place) and judge the validity rule.
+
+    ``spec`` as :func:`advkt.report.validity.load_spec` returns it; returns the resolved spec, the
+    validity and the markdown table.
+    """
+    ranked = [r for r in rows if not r.get("convergence_check")]
+    resolved = resolve_spec(spec, ranked[0]["dataset"] if ranked else None)
+    add_paired(rows, student_row(rows, resolved), kd_row(rows, resolved))
+    v = validity(rows, resolved)
+    return {"spec": resolved, "validity": v, "table": markdown_table(rows, v, resolved)}
+
+
+def _teacher_line(rows: list[dict], v: dict | None, spec: dict) -> str | None:
+    kd = kd_row(rows, spec)
+    t = kd if kd and kd.get("teacher_acc") is not None else None
+    t = t or next((r for r in rows if r.get("teacher_acc") is not None), None)
+    if t is None:
+        return None
+    acc = v["teacher_acc"] if v else t["teacher_acc"]
+    line = f"Teacher: {t['teacher']}, test accuracy {acc:.2f} %"
+    if spec.get("anchor") is not None:
+        src = f", {spec['anchor_source']}" if spec.get("anchor_source") else ""
+        line += f" (anchor ≥ {fmt_threshold(spec['anchor'])} %{src})"
+    return line + "."
+
+
+def _validity_lines(v: dict, spec: dict) -> list[str]:
+    name = f" of {spec['name']}" if spec.get("name") else ""
+    verdict = "valid" if v["valid"] else "NOT valid"
+    lines = [f"Validity{name} (docs/benchmarks.md): **{verdict}**.", ""]
+    for key, c in v["checks"].items():
+        text = describe(c)
+        if not c["asked"]:
+            text = f"{c['label']}: {c['why']}"
+        lines.append(f"- {key}: {text}")
+    return lines
+
+
+def markdown_table(rows: list[dict], v: dict | None = None, spec: dict | None = None) -> str:
+    """The teacher line, the table with paired differences, the convergence run, the validity."""
+    spec = spec or {}
     lines = []
+    teacher = _teacher_line(rows, v, spec)
     if teacher:
-        lines.append(
-            f"Teacher: {teacher['teacher']}, test accuracy {teacher['teacher_acc']:.2f} %."
-        )
-        lines.append("")
+        lines += [teacher, ""]
+    ranked = [r for r in rows if not r.get("convergence_check")]
+    checks = [r for r in rows if r.get("convergence_check")]
     lines += [
-        "| recipe | method | student | test acc (%) | seeds | params | MFLOPs | wall time (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| recipe | method | student | test acc (%) | − student | − KD | seeds | params | MFLOPs "
+        "| wall time (s) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
-    for r in rows:
+    for r in ranked:
         wall = sum(r["wall_time_s"]) / len(r["wall_time_s"])
+        paired = r.get("paired") or {}
         lines.append(
             f"| {r['recipe']} | {r['method']} | {r['student']} | {fmt(r['mean'], r['std'])} | "
+            f"{fmt_paired(paired.get('student'))} | {fmt_paired(paired.get('kd'))} | "
             f"{len(r['values'])} | {r['params']:,} | {r['flops'] / 1e6:.2f} | {wall:.1f} |"
         )
-    lines.append("")
-    lines.append("Test accuracy of the last epoch, mean ± sample std over seeds.")
+    lines += [
+        "",
+        "Test accuracy of the last epoch, mean ± sample std over seeds. − student and − KD: the "
+        "paired difference against the student alone and against KD on each shared seed, "
+        "mean ± sample std (seeds ahead / shared seeds).",
+    ]
+    if checks:
+        lines += ["", "Convergence check (the student alone, twice the epochs; not ranked):", ""]
+        for r in checks:
+            lines.append(
+                f"- {r['recipe']}: {fmt(r['mean'], r['std'])} at {r['epochs']} epochs "
+                f"({len(r['values'])} seeds)"
+            )
+    if v is not None:
+        lines += ["", *_validity_lines(v, spec)]
     return "\n".join(lines) + "\n"
-
-
-def plot(rows: list[dict], path: Path) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:  # the plot extra is optional; the table and JSON are the record
-        return
-    fig, ax = plt.subplots(figsize=(1.2 + 1.1 * len(rows), 3.6))
-    xs = range(len(rows))
-    ax.bar(
-        xs,
-        [r["mean"] for r in rows],
-        yerr=[r["std"] for r in rows],
-        capsize=4,
-        color="#8fb3d9",
-        edgecolor="#2b5d8a",
-    )
-    for x, r in zip(xs, rows):
-        ax.scatter([x] * len(r["values"]), r["values"], s=10, color="#1f2f3f", zorder=3)
-    lo = min(min(r["values"]) for r in rows)
-    hi = max(max(r["values"]) for r in rows)
-    ax.set_ylim(max(0.0, lo - 0.15 * (hi - lo + 1)), min(100.0, hi + 0.15 * (hi - lo + 1)))
-    ax.set_xticks(list(xs), [r["recipe"] for r in rows], rotation=30, ha="right", fontsize=8)
-    ax.set_ylabel("test accuracy (%)")
-    ax.set_title(
-        f"{rows[0]['dataset']}: mean ± std over {len(rows[0]['values'])} seeds", fontsize=9
-    )
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
