@@ -35,7 +35,7 @@ SAME_UPDATE = [
     "data.augment={}",
 ]
 PAIRS = {
-    "mnist1d": ("recipes/mnist1d/kd_cnn1d64_cnn1d8.yaml", ["student.args.width=16"]),
+    "mnist1d": ("recipes/mnist1d/kd_cnn1d128_cnn1d32.yaml", []),
     # 1,280 CIFAR-10 training images: 20 steps an epoch
     "cifar10": ("recipes/cifar10/budget/kd_resnet20_resnet8.yaml", ["data.train_subset=1280"]),
 }

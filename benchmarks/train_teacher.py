@@ -1,0 +1,74 @@
+"""Train a benchmark teacher once and commit it as a small, code-free folder.
+
+    python benchmarks/train_teacher.py RECIPE --name NAME [key=value ...]
+
+writes ``benchmarks/teachers/NAME/``: ``model.safetensors`` (the weights), ``spec.json`` (the
+architecture), ``recipe.json`` (the resolved recipe that trained it), ``teacher.json`` (its test
+accuracy, the command, the machine) and ``metrics.jsonl`` (its curve). Recipes point at it with
+``teacher: {model: ..., args: ..., checkpoint: <relative path to the folder>}``, so a benchmark
+distils from the same teacher on every machine. The run itself goes to ``runs/teachers/NAME``
+(resumed if it was interrupted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+from advkt.engine import checkpoint as ckpt
+from advkt.engine.trainer import train
+from advkt.recipe import load_recipe, save_recipe
+from advkt.report.results import machine
+
+ROOT = Path(__file__).resolve().parent / "teachers"
+MAX_BYTES = 5 * 2**20
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("recipe")
+    p.add_argument("overrides", nargs="*", help="key=value overrides of the teacher recipe")
+    p.add_argument("--name", required=True, help="folder name under benchmarks/teachers/")
+    p.add_argument("--run-dir", help="where to train (default runs/teachers/NAME)")
+    args = p.parse_args(argv)
+    recipe = load_recipe(args.recipe, args.overrides)
+    run_dir = Path(args.run_dir or Path("runs") / "teachers" / args.name)
+    if (run_dir / "summary.json").is_file():
+        summary = json.loads((run_dir / "summary.json").read_text())
+    elif (run_dir / "ckpt" / "last").is_file():
+        summary = train(None, resume=run_dir)
+    else:
+        summary = train(recipe, run_dir=run_dir)
+    where = ckpt.resolve(run_dir)
+    size = (where / "model.safetensors").stat().st_size
+    if size > MAX_BYTES:
+        print(f"teacher weights are {size / 2**20:.1f} MiB, over the 5 MiB limit", file=sys.stderr)
+        return 1
+    out = ROOT / args.name
+    out.mkdir(parents=True, exist_ok=True)
+    for f in ("model.safetensors", "spec.json"):
+        shutil.copyfile(where / f, out / f)
+    shutil.copyfile(run_dir / "metrics.jsonl", out / "metrics.jsonl")
+    save_recipe(recipe, out / "recipe.json")
+    command = "python benchmarks/train_teacher.py " + shlex.join(
+        [args.recipe, *args.overrides, "--name", args.name]
+    )
+    info = {
+        "test_acc": summary["test_acc"],
+        "epochs": summary["epochs"],
+        "params": summary["params"],
+        "wall_time_s": summary["wall_time_s"],
+        "command": command,
+        "machine": machine(),
+    }
+    (out / "teacher.json").write_text(json.dumps(info, indent=2) + "\n")
+    print(f"{out}: test accuracy {summary['test_acc']:.2f} %")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
