@@ -95,6 +95,9 @@ class TrainSpec(_Strict):
     check_every: int = Field(20, ge=1)  # steps between NaN checks (each check syncs the device)
     save_every: int = Field(1, ge=1)  # epochs between checkpoints
     adversarial: AdversarialSpec | None = None  # train on attacked inputs (any method)
+    # without augmentation or attack: compute the teacher's outputs on the training split once
+    # and read them by sample index (false: run the teacher on every batch)
+    cache_teacher: bool = True
 
 
 class MethodSpec(_Strict):

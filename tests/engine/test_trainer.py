@@ -244,3 +244,32 @@ def test_committed_teacher_folder_is_found_relative_to_the_recipe(tmp_path):
         teacher.state_dict(),
         {k: v for k, v in load_file(str(committed / "model.safetensors")).items()},
     )
+
+
+@pytest.mark.parametrize("method", ["kd", "fitnet"])
+def test_cached_teacher_outputs_train_as_the_teacher_run_on_every_batch(tmp_path, method):
+    runs = {}
+    for cache in (True, False):
+        tree = toy_recipe(tmp_path, method, epochs=2)
+        tree["train"]["cache_teacher"] = cache
+        train(load_recipe(base=tree), run_dir=tmp_path / f"c{cache}", quiet=True)
+        runs[cache] = _weights(tmp_path / f"c{cache}")
+    for k in runs[True]:
+        torch.testing.assert_close(runs[True][k], runs[False][k], rtol=1e-4, atol=1e-5)
+
+
+def test_teacher_table_holds_every_sample_and_refuses_past_its_memory_cap(tmp_path):
+    from advkt.engine.trainer import TeacherTable
+
+    r = load_recipe(base=toy_recipe(tmp_path, "fitnet", epochs=1))
+    data = load_splits(r).train
+    teacher = build_teacher(r, data, quiet=True)
+    table = TeacherTable.build(teacher, data, True, _no_warning, batch_size=100)
+    idx = torch.tensor([3, 250, 0])
+    logits, feats = table(idx)
+    from advkt.data.augment import to_float
+
+    want, want_f = teacher(to_float(data.x[idx], data.mean, data.std), features=True)
+    torch.testing.assert_close(logits, want)
+    torch.testing.assert_close(feats.stages[-1], want_f.stages[-1])
+    assert TeacherTable.build(teacher, data, True, _no_warning, 100, max_bytes=1000) is None

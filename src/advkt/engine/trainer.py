@@ -31,7 +31,7 @@ from advkt.data.base import TensorData
 from advkt.engine import checkpoint as ckpt
 from advkt.engine import distributed as dist
 from advkt.methods.base import Batch, Method
-from advkt.models import build_model
+from advkt.models import Features, build_model
 from advkt.recipe import Recipe, RecipeError, load_recipe, recipe_from_json, save_recipe
 from advkt.registry import METHODS
 
@@ -260,6 +260,64 @@ def evaluate(
     return 100.0 * c / max(1.0, n)
 
 
+class TeacherTable:
+    """The frozen teacher's outputs on every training sample, computed once.
+
+    Without augmentation and without an attack a training sample is the same tensor every epoch,
+    so the teacher's logits (and features) on it are too: a distiller's step then reads them by
+    sample index instead of running the teacher (``train.cache_teacher``; on by default).
+    """
+
+    def __init__(self, logits: torch.Tensor, feats: Features | None) -> None:
+        self.logits, self.feats = logits, feats
+
+    def __call__(self, idx: torch.Tensor) -> tuple[torch.Tensor, Features | None]:
+        f = self.feats
+        if f is None:
+            return self.logits[idx], None
+        blocks = [[b[idx] for b in stage] for stage in f.blocks]
+        return self.logits[idx], Features(f.stem[idx], blocks, f.pooled[idx])
+
+    @classmethod
+    def build(
+        cls,
+        teacher: nn.Module,
+        data: TensorData,
+        features: bool,
+        autocast,
+        batch_size: int,
+        max_bytes: int = 2**30,
+    ) -> TeacherTable | None:
+        """Run ``teacher`` over ``data`` (on its device); None if the outputs exceed
+        ``max_bytes`` (the step then runs the teacher on each batch)."""
+        parts: list[tuple] = []
+        with torch.no_grad():
+            for i in range(0, len(data), batch_size):
+                x = to_float(data.x[i : i + batch_size], data.mean, data.std)
+                with autocast():
+                    out = teacher(x, features=True) if features else (teacher(x), None)
+                parts.append(out)
+                if i == 0:
+                    tensors = [out[0]] + (_feature_tensors(out[1]) if features else [])
+                    per_sample = sum(t.element_size() * t[0].numel() for t in tensors)
+                    if per_sample * len(data) > max_bytes:
+                        return None
+        logits = torch.cat([p[0] for p in parts])
+        if not features:
+            return cls(logits, None)
+        fs = [p[1] for p in parts]
+        blocks = [
+            [torch.cat([f.blocks[k][j] for f in fs]) for j in range(len(fs[0].blocks[k]))]
+            for k in range(len(fs[0].blocks))
+        ]
+        stem = torch.cat([f.stem for f in fs])
+        return cls(logits, Features(stem, blocks, torch.cat([f.pooled for f in fs])))
+
+
+def _feature_tensors(f: Features) -> list[torch.Tensor]:
+    return [f.stem, f.pooled, *(b for stage in f.blocks for b in stage)]
+
+
 def epoch_batches(
     method: Method,
     teacher: nn.Module | None,
@@ -271,8 +329,10 @@ def epoch_batches(
     autocast=nullcontext,
     rank: int = 0,
     world: int = 1,
+    table: TeacherTable | None = None,
 ) -> Iterator[Batch]:
-    """One epoch of training batches: shuffled, sharded by rank, augmented, teacher outputs added.
+    """One epoch of training batches: shuffled, sharded by rank, augmented, teacher outputs added
+    (read from ``table`` where one was built).
 
     The order and the augmentation depend on (seed, epoch, rank) only, so a resumed run sees the
     same batches as an uninterrupted one. ``data`` already lives on ``device``.
@@ -298,7 +358,11 @@ def epoch_batches(
         else:
             x = to_float(x, data.mean, data.std)
         batch = Batch(x=x, y=y, epoch=epoch + i / steps_per_epoch)
-        if teacher is not None and method.teacher_on_batch:
+        if table is not None and method.teacher_on_batch:
+            batch.t_logits, feats = table(idx)
+            if method.teacher_features:
+                batch.t_feats = feats
+        elif teacher is not None and method.teacher_on_batch:
             with torch.no_grad(), autocast():
                 if method.teacher_features:
                     batch.t_logits, batch.t_feats = teacher(x, features=True)
@@ -363,6 +427,7 @@ def _train_epoch(
     rank: int,
     world: int,
     quiet: bool,
+    table: TeacherTable | None = None,
 ) -> dict[str, float]:
     t = recipe.train
     steps_per_epoch = max(1, len(data) // t.batch_size)
@@ -375,7 +440,7 @@ def _train_epoch(
     params = {name: [p for g in o.param_groups for p in g["params"]] for name, o in optims.items()}
     method.train()
     batches = epoch_batches(
-        method, teacher, data, y_train, recipe, epoch, device, autocast, rank, world
+        method, teacher, data, y_train, recipe, epoch, device, autocast, rank, world, table
     )
     bar = tqdm(
         batches,
@@ -500,6 +565,18 @@ def train(
     )
     # the training split lives on the device for the whole run: no per-batch host copies
     data.train.x, y_train = data.train.x.to(device), y_train.to(device)
+    aug = recipe.data.augment if recipe.data.augment is not None else data.train.augment
+    table = None
+    if (
+        recipe.train.cache_teacher
+        and teacher is not None
+        and method.teacher_on_batch
+        and not aug
+        and recipe.train.adversarial is None
+    ):
+        table = TeacherTable.build(
+            teacher, data.train, method.teacher_features, autocast, recipe.train.eval_batch_size
+        )
     start, best, best_epoch, wall = 0, -1.0, -1, 0.0  # best: on the validation split only
     if resume is not None:
         state = ckpt.load_method(method, ckpt.resolve(run_dir))
@@ -516,7 +593,17 @@ def train(
     else:  # a method's own preparation, e.g. fitting estimators on the frozen teacher
         method.prepare(
             lambda e: epoch_batches(
-                method, teacher, data.train, y_train, recipe, e, device, autocast, rank, world
+                method,
+                teacher,
+                data.train,
+                y_train,
+                recipe,
+                e,
+                device,
+                autocast,
+                rank,
+                world,
+                table,
             )
         )
 
@@ -545,6 +632,7 @@ def train(
                 rank,
                 world,
                 quiet,
+                table=table,
             )
         except DivergenceError as exc:
             last = run_dir / "ckpt" / "last"
