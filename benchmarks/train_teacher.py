@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("overrides", nargs="*", help="key=value overrides of the teacher recipe")
     p.add_argument("--name", required=True, help="folder name under benchmarks/teachers/")
     p.add_argument("--run-dir", help="where to train (default runs/teachers/NAME)")
+    p.add_argument("--root", default=str(ROOT), help="teachers folder (default: this one's)")
     args = p.parse_args(argv)
     recipe = load_recipe(args.recipe, args.overrides)
     run_dir = Path(args.run_dir or Path("runs") / "teachers" / args.name)
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if size > MAX_BYTES:
         print(f"teacher weights are {size / 2**20:.1f} MiB, over the 5 MiB limit", file=sys.stderr)
         return 1
-    out = ROOT / args.name
+    out = Path(args.root) / args.name
     out.mkdir(parents=True, exist_ok=True)
     for f in ("model.safetensors", "spec.json"):
         shutil.copyfile(where / f, out / f)
