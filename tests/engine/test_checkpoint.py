@@ -79,3 +79,12 @@ def test_state_file_refuses_code(tmp_path):
     torch.save({"epoch": Evil()}, where / "state.pt")
     with pytest.raises(Exception, match="[Ww]eights only load failed|Unsupported global"):
         ckpt.load_method(Holder(), where)
+
+
+def test_best_of_a_run_without_validation_says_why_it_is_missing(tmp_path):
+    from advkt.engine import checkpoint as ckpt
+
+    m = torch.nn.Linear(2, 2)
+    ckpt.save(tmp_path, "e0001", m, {"name": "x"}, {"epoch": 1}, ("last",))
+    with pytest.raises(ckpt.CheckpointError, match="chosen on a validation split"):
+        ckpt.resolve(tmp_path, "best")

@@ -86,6 +86,11 @@ def resolve(path: str | Path, pointer: str = "last") -> Path:
             return root / ptr.read_text().strip()
     if (p / "model.safetensors").is_file():
         return p
+    if pointer == "best" and ((p / "ckpt" / "last").is_file() or (p / "last").is_file()):
+        raise CheckpointError(
+            f"{p} has no 'best' checkpoint: the best epoch is chosen on a validation split, and "
+            "this run had none (train with data.validation=0.1, say); use its last checkpoint"
+        )
     raise CheckpointError(
         f"no checkpoint at {p}: expected a run folder with ckpt/{pointer}, or a folder holding "
         "model.safetensors and spec.json"
