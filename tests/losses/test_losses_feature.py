@@ -159,3 +159,23 @@ def test_fsp_loss_errors():
         fsp_loss([a, a], [a])
     with pytest.raises(ValueError, match="same batch"):
         fsp_matrix(torch.randn(2, 3, 4), torch.randn(3, 3, 4))
+
+
+def test_fsp_loss_gram_form_equals_the_matrices_value_and_gradient():
+    # 5 positions, 16 x 12 channels: fsp_loss takes the Gram form; G = A Bᵀ / S is the definition
+    g = torch.Generator().manual_seed(3)
+    s = [(torch.randn(4, 16, 5, generator=g), torch.randn(4, 12, 5, generator=g))]
+    t = [(torch.randn(4, 16, 5, generator=g), torch.randn(4, 12, 5, generator=g))]
+    s = [(a.requires_grad_(), b.requires_grad_()) for a, b in s]
+    loss = fsp_loss(s, t)
+    def gmat(a, b):
+        return torch.einsum("nis,njs->nij", a.double(), b.double()) / a.shape[2]
+
+    direct = (gmat(*s[0]) - gmat(*t[0])).pow(2).mean()
+    assert loss.item() == pytest.approx(direct.item(), rel=1e-5)
+    grads = torch.autograd.grad(loss, s[0])
+    want = torch.autograd.grad(direct, s[0])
+    for a, b in zip(grads, want):
+        torch.testing.assert_close(a.double(), b.double(), rtol=1e-4, atol=1e-7)
+    # a student that matches its teacher gives 0, not a cancellation residue
+    assert fsp_loss(t, t).item() == 0.0
