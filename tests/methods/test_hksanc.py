@@ -3,6 +3,8 @@ the cached teacher-side estimators, and a 2-process run with the discriminator i
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -145,20 +147,119 @@ def test_teacher_checkpoint_of_another_architecture_is_refused(tmp_path):
         train(load_recipe(base=tree), run_dir=tmp_path / "bad", quiet=True)
 
 
+def _toy(tmp_path, epochs, **args) -> dict:
+    """The toy recipe for HKSANC, on Adam: the paper's sums make the raw-logit regression K
+    times (and L_is C_t times) steeper than means, and SGD at the toy's lr 0.05 diverges (as
+    it does on the MNIST-1D pair; docs/methods/hksanc.md); the CPU recipes use Adam too."""
+    tree = toy_recipe(tmp_path, "hksanc", epochs=epochs)
+    tree["train"]["optimizer"] = {"name": "adam", "lr": 0.01, "weight_decay": 0.0}
+    tree["method"]["args"] = {"estimator_epochs": 1, **args}
+    return tree
+
+
 def test_trains_and_caches_the_teacher_side(tmp_path, monkeypatch):
     monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
-    tree = toy_recipe(tmp_path, "hksanc", epochs=2)
-    tree["method"]["args"] = {"estimator_epochs": 1}
+    tree = _toy(tmp_path, 2)
     s1, m1 = train(load_recipe(base=tree), run_dir=tmp_path / "a", quiet=True, return_method=True)
     cached = list((tmp_path / "cache").glob("hksanc-teacher-*.safetensors"))
     assert len(cached) == 1
     assert s1["test_acc"] > 40  # four classes: chance is 25 %
-    # a second run with another seed reuses the same teacher-side estimators
+    # a second run with another seed reuses the same teacher-side estimators: the engine
+    # fits them on seed 0's batches whatever the seed
     tree["seed"] = 7
     _, m2 = train(load_recipe(base=tree), run_dir=tmp_path / "b", quiet=True, return_method=True)
+    assert len(list((tmp_path / "cache").glob("hksanc-teacher-*.safetensors"))) == 1
     for (k, a), b in zip(m1.t_side.state_dict().items(), m2.t_side.state_dict().values()):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
     assert not any(p.requires_grad for p in m2.t_side.parameters())
+    # ... and a run whose cache entry is gone fits the very same parts again
+    cached[0].unlink()
+    _, m3 = train(load_recipe(base=tree), run_dir=tmp_path / "c", quiet=True, return_method=True)
+    for (k, a), b in zip(m2.state_dict().items(), m3.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=k)
+
+
+def test_cache_key_names_the_data_set_and_the_fit(tmp_path, monkeypatch):
+    from advkt.engine.trainer import prepare_stream
+
+    m, _ = _pair()
+    r = load_recipe(base=_toy(tmp_path, 1))
+    data = load_splits(r).train
+    base = prepare_stream(r, data, 1, torch.device("cpu"), None)[2]
+    key = m.teacher_key(base)
+    assert key == m.teacher_key(dict(base))
+    changed = {
+        "dataset": "toy2",
+        "args": {"n": 128},
+        "validation": 0.1,
+        "train_subset": 100,
+        "samples": 100,
+        "content": "0" * 20,
+        "augment": {"flip": True},
+        "batch_size": 16,
+        "world_size": 2,
+        "amp": "bf16",
+    }
+    for k, v in changed.items():
+        assert m.teacher_key({**base, k: v}) != key, k
+    assert m.teacher_key({**base, "labelled_fraction": 0.1}) == key  # the fit reads no label
+    assert m.teacher_key(base) != m.teacher_key(None)
+    other, _ = _pair(use_hat=False)  # another configuration, another teacher: other keys
+    assert other.teacher_key(base) != key
+    # the engine's stream: the data set and its split sizes are in it, the seed is not
+    for override in ("data.validation=0.25", "data.train_subset=100", "data.args.n=128"):
+        r2 = load_recipe(base=_toy(tmp_path, 1), overrides=[override])
+        s2 = prepare_stream(r2, load_splits(r2).train, 1, torch.device("cpu"), None)[2]
+        assert m.teacher_key(s2) != key, override
+    r3 = load_recipe(base=_toy(tmp_path, 1), overrides=["seed=5"])
+    assert prepare_stream(r3, data, 1, torch.device("cpu"), None)[2] == base
+    # end to end: a run on a subset of the data fits (and caches) its own teacher side
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
+    train(r, run_dir=tmp_path / "full", quiet=True)
+    train(load_recipe(base=_toy(tmp_path, 1), overrides=["data.train_subset=128"]),
+          run_dir=tmp_path / "half", quiet=True)  # fmt: skip
+    assert len(list((tmp_path / "cache").glob("hksanc-teacher-*.safetensors"))) == 2
+
+
+def test_resume_continues_exactly(tmp_path, monkeypatch):
+    """Killed in epoch 2 of 3 and resumed: bit-exact against an uninterrupted run."""
+    from safetensors.torch import load_file
+
+    import advkt.engine.trainer as trainer
+
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
+    tree = _toy(tmp_path, 3)
+    tree["train"]["schedule"] = {"name": "cosine"}
+    straight = tmp_path / "straight"
+    train(load_recipe(base=tree), run_dir=straight, quiet=True)
+    real_epoch = trainer._train_epoch
+
+    def killed_in_epoch_2(*args, **kwargs):
+        if args[8] == 1:  # the epoch index
+            raise KeyboardInterrupt
+        return real_epoch(*args, **kwargs)
+
+    stopped = tmp_path / "stopped"
+    monkeypatch.setattr(trainer, "_train_epoch", killed_in_epoch_2)
+    with pytest.raises(KeyboardInterrupt):
+        train(load_recipe(base=tree), run_dir=stopped, quiet=True)
+    monkeypatch.undo()
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
+    assert (stopped / "ckpt" / "last").read_text().strip() == "e0001"
+    _, m = train(None, resume=stopped, quiet=True, return_method=True)
+    # the teacher side comes back from the checkpoint, frozen as in the uninterrupted run
+    assert not any(p.requires_grad for p in [*m.t_side.parameters(), *m.t_aux.parameters()])
+    assert not m.t_side.training and m.student.training
+    for f in ("model.safetensors", "method.safetensors"):
+        a, b = (load_file(str(r / "ckpt" / "e0003" / f)) for r in (straight, stopped))
+        assert set(a) == set(b)
+        for k in a:
+            torch.testing.assert_close(a[k], b[k], rtol=0, atol=0, msg=f"{f}: {k}")
+    lines = [(r / "metrics.jsonl").read_text().splitlines() for r in (straight, stopped)]
+    strip = [
+        [{k: v for k, v in json.loads(x).items() if "time" not in k} for x in ls] for ls in lines
+    ]
+    assert strip[0] == strip[1]
 
 
 @pytest.mark.slow
@@ -166,8 +267,7 @@ def test_two_processes_keep_the_discriminator_in_sync(tmp_path, monkeypatch):
     monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))  # the estimators are fitted here
     from tests.engine.test_distributed import _run
 
-    tree = toy_recipe(tmp_path, "hksanc", epochs=1)
-    tree["method"]["args"] = {"estimator_epochs": 1}
+    tree = _toy(tmp_path, 1)
     r = load_recipe(base=tree)
     build_teacher(r, load_splits(r).train, quiet=True)
     _run(tree, tmp_path / "ddp", 2)

@@ -151,12 +151,16 @@ class HKSANC(Method):
             torch.manual_seed(0)
             self.t_side = _Side(w_t, est_w, points, guide, desc_dim, use_hat)
             self.t_aux = nn.ModuleList(nn.Linear(w, num_classes) for w in est_w)
+        # frozen like the teacher from the start, so that a resumed run (which skips prepare)
+        # holds them exactly as an uninterrupted one does; prepare unfreezes them to fit them
+        self.t_side.requires_grad_(False)
+        self.t_aux.requires_grad_(False)
         self.disc = LogitDiscriminator(num_classes, d_hidden)
         self.lambda_b, self.lambda_adv, self.lambda_is = lambda_b, lambda_adv, lambda_is
         self.mu, self.class_adv, self.ce_weight = mu, class_adv, ce_weight
         self.d_opt = {"name": "adam", "lr": d_lr, "betas": tuple(d_betas), "weight_decay": 0.0}
         self.estimator_epochs, self.estimator_lr = estimator_epochs, estimator_lr
-        self._config = {
+        self._config = {  # everything of the method's own that changes the fitted teacher side
             "points": self._blocks,
             "guide": guide,
             "use_hat": use_hat,
@@ -178,6 +182,13 @@ class HKSANC(Method):
         if self.lambda_adv > 0:
             return [("disc", self.disc_loss), ("student", self.student_loss)]
         return [("student", self.student_loss)]
+
+    def train(self, mode: bool = True):
+        """The teacher-side parts stay in eval mode, like the frozen teacher they belong to."""
+        super().train(mode)
+        self.t_side.eval()
+        self.t_aux.eval()
+        return self
 
     # ------------------------------------------------------------------ descriptors
     def teacher_descriptors(self, batch: Batch) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -252,11 +263,28 @@ class HKSANC(Method):
         return out
 
     # ------------------------------------------------------------------ teacher-side estimators
-    def prepare(self, epoch_batches: Callable[[int], Iterable[Batch]]) -> None:
-        """Fit the teacher's descriptors and estimators on the frozen teacher (ours), cached per
-        teacher checkpoint and configuration: an auxiliary linear classifier on each squeezed
-        descriptor is trained to predict the teacher's own class (its arg-max), so no label is
-        needed and semi-supervised runs share the cache."""
+    def teacher_key(self, stream: dict | None = None) -> str:
+        """The cache key of the fitted teacher-side parts: the teacher (its spec and weights),
+        the parts' configuration and the batches they are fitted on (``stream``, from the
+        engine). The fit reads no label, so the labelled fraction is left out (semi-supervised
+        runs share the fit) unless the inputs are attacks, which do read the labels."""
+        stream = dict(stream or {})
+        if not stream.get("adversarial"):
+            stream.pop("labelled_fraction", None)
+        blob = {"config": self._config, "teacher": getattr(self.teacher, "spec", None)}
+        key = hashlib.sha256(json.dumps({**blob, "stream": stream}, sort_keys=True).encode())
+        for name, v in self.teacher.state_dict().items():
+            key.update(name.encode())
+            key.update(v.detach().cpu().contiguous().numpy().tobytes())
+        return key.hexdigest()[:20]
+
+    def prepare(
+        self, epoch_batches: Callable[[int], Iterable[Batch]], stream: dict | None = None
+    ) -> None:
+        """Fit the teacher's descriptors and estimators on the frozen teacher (ours), cached under
+        :meth:`teacher_key`: an auxiliary linear classifier on each squeezed descriptor is
+        trained to predict the teacher's own class (its arg-max), so no label is needed. The
+        engine's batches here are the same for every seed, so every seed shares one fit."""
         from advkt.data._cache import cached_tensors
 
         if self.lambda_is <= 0:
@@ -265,27 +293,27 @@ class HKSANC(Method):
 
         def fit() -> dict[str, torch.Tensor]:
             opt = torch.optim.Adam(parts.parameters(), lr=self.estimator_lr)
-            parts.train()
-            for e in range(self.estimator_epochs):
-                for batch in epoch_batches(-1 - e):
-                    tf, target = batch.t_feats, batch.t_logits.argmax(1)
-                    feats = [tf.blocks[k][jt].float() for k, _, jt in self._blocks]
-                    a = self.t_side.squeeze(feats, [f.float() for f in tf.stages])
-                    loss = sum(
-                        nn.functional.cross_entropy(head(x), target)
-                        for head, (x, _) in zip(self.t_aux, a)
-                    )
-                    opt.zero_grad(set_to_none=True)
-                    loss.backward()
-                    if dist.is_distributed():  # every rank fits the same estimators
-                        dist.average_gradients(list(parts.parameters()))
-                    opt.step()
+            parts.requires_grad_(True).train()
+            try:
+                for e in range(self.estimator_epochs):
+                    for batch in epoch_batches(-1 - e):
+                        tf, target = batch.t_feats, batch.t_logits.argmax(1)
+                        feats = [tf.blocks[k][jt].float() for k, _, jt in self._blocks]
+                        a = self.t_side.squeeze(feats, [f.float() for f in tf.stages])
+                        loss = sum(
+                            nn.functional.cross_entropy(head(x), target)
+                            for head, (x, _) in zip(self.t_aux, a)
+                        )
+                        opt.zero_grad(set_to_none=True)
+                        loss.backward()
+                        if dist.is_distributed():  # every rank fits the same estimators
+                            dist.average_gradients(list(parts.parameters()))
+                        opt.step()
+            finally:
+                parts.requires_grad_(False).eval()
             return {k: v.detach().cpu() for k, v in parts.state_dict().items()}
 
-        key = hashlib.sha256(json.dumps(self._config).encode())
-        for v in self.teacher.state_dict().values():
-            key.update(v.detach().cpu().contiguous().numpy().tobytes())
-        state = cached_tensors("hksanc-teacher", key.hexdigest()[:20], fit)
+        state = cached_tensors("hksanc-teacher", self.teacher_key(stream), fit)
         device = next(self.parameters()).device
         parts.load_state_dict({k: v.to(device) for k, v in state.items()})
         if dist.is_distributed():
