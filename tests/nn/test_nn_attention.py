@@ -95,3 +95,30 @@ def test_hat_and_raw_descriptors_differ_by_the_guide():
     a_raw, m2 = est(feat, desc)
     torch.testing.assert_close(m1, m2)
     torch.testing.assert_close(a_hat - a_raw, est.guide(desc), rtol=1e-5, atol=1e-6)
+
+
+def test_detached_g_hat_keeps_the_value_and_reaches_the_guide_only_through_m():
+    torch.manual_seed(1)
+    plain = AttentionEstimator(channels=4, desc_dim=3)
+    cut = AttentionEstimator(channels=4, desc_dim=3, detach_hat=True)
+    cut.load_state_dict(plain.state_dict())
+    feat, desc = torch.randn(2, 4, 5), torch.randn(2, 3, requires_grad=True)
+    target = torch.randn(2, 4)
+    grads = []
+    for est in (plain, cut):
+        a, m = est(feat, desc)
+        loss = (a - target).square().sum()
+        grads.append((a.detach(), *torch.autograd.grad(loss, [est.guide.weight, desc])))
+    torch.testing.assert_close(grads[0][0], grads[1][0])  # the same a = sum_x M L-hat
+    # detached: the guide's gradient is what flows through the scores M alone
+    a, m = cut(feat, desc)
+    src = feat.flatten(2) + cut.guide(desc).detach().unsqueeze(2)
+    through_m = (src * m.unsqueeze(1)).sum(2)  # a, with only M carrying the guide's gradient
+    ref = torch.autograd.grad((through_m - target).square().sum(), cut.guide.weight)[0]
+    torch.testing.assert_close(grads[1][1], ref)
+    assert not torch.allclose(grads[0][1], grads[1][1])
+    # one position: M = 1, so nothing reaches the guide or the descriptor when detached
+    one = AttentionEstimator(channels=4, desc_dim=3, detach_hat=True)
+    a, _ = one(torch.randn(2, 4, 1), desc)
+    gw, gd = torch.autograd.grad(a.square().sum(), [one.guide.weight, desc])
+    assert gw.abs().sum() == 0 and gd.abs().sum() == 0

@@ -8,6 +8,7 @@ distributed averaging, clipping, schedules, the NaN guard, logging and checkpoin
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import math
@@ -371,6 +372,55 @@ def epoch_batches(
         yield batch
 
 
+def prepare_stream(
+    recipe: Recipe,
+    data: TensorData,
+    world: int,
+    device: torch.device,
+    table: TeacherTable | None,
+) -> tuple[Recipe, torch.Tensor, dict[str, Any]]:
+    """What a method's ``prepare`` reads: ``(recipe, labels, stream)`` for :func:`epoch_batches`
+    over the training split ``data`` (already on ``device``), and ``stream``, a JSON-ready
+    description of everything those batches depend on (a cache key for what is fitted on them).
+
+    The batches are seed 0's (order, augmentation, labelled subset) whatever the run's seed, so
+    what a method fits before training belongs to the teacher and the data, not to the
+    student's seed. With ``train.adversarial`` the inputs are attacks on the (initial) student,
+    so there the run's seed and student stay, and the stream names them.
+    """
+    t, d = recipe.train, recipe.data
+    attacked = t.adversarial is not None
+    prep = recipe if attacked else recipe.model_copy(update={"seed": 0})
+    y = labelled_targets(data.y, d.labelled_fraction, data.num_classes, prep.seed).to(device)
+    flat = data.x.reshape(-1)
+    sample = flat[:: max(1, flat.numel() // 2**20)]  # about a million values, evenly spaced
+    content = hashlib.sha256(data.y.cpu().numpy().tobytes())
+    content.update(sample.cpu().contiguous().numpy().tobytes())
+    aug = d.augment if d.augment is not None else data.augment
+    stream = {
+        "dataset": d.dataset,
+        "args": d.args,
+        "split": "train",
+        "validation": d.validation,  # the hold-out is cut before the budget subset
+        "train_subset": d.train_subset,  # (the test split never reaches prepare)
+        "samples": len(data),
+        "input": [list(data.x.shape[1:]), str(data.x.dtype), list(data.mean), list(data.std)],
+        "content": content.hexdigest()[:20],
+        "labelled_fraction": d.labelled_fraction,
+        "augment": aug,
+        "batch_size": t.batch_size,
+        "world_size": world,
+        "seed": prep.seed,
+        "adversarial": t.adversarial.model_dump() if attacked else None,
+        "student": recipe.student.model_dump() if attacked else None,
+        "amp": t.amp,
+        "device": device.type,
+        "teacher_table": table is not None,  # batched differently: last-bit differences
+        "eval_batch_size": t.eval_batch_size if table is not None else None,
+    }
+    return prep, y, stream
+
+
 def pixel_normalizer(data: TensorData):
     """``(pixels in [0, 1]) -> model input`` for ``data``; attacks work in pixel space."""
     if data.x.dtype != torch.uint8 or not data.mean:
@@ -554,6 +604,7 @@ def train(
     if teacher is not None:
         teacher.to(device)
     method = build_method(recipe, student, teacher, data.train, device).to(device)
+    spec = method.student_spec(spec)  # what spec.json says: the network the method trains
     if world > 1:
         dist.broadcast_module(method)
     optims, scheduled = build_optimizers(method, recipe)
@@ -591,21 +642,26 @@ def train(
         wall = state["wall_time_s"]
         _truncate_metrics(run_dir / "metrics.jsonl", start)
     else:  # a method's own preparation, e.g. fitting estimators on the frozen teacher
-        method.prepare(
-            lambda e: epoch_batches(
-                method,
-                teacher,
-                data.train,
-                y_train,
-                recipe,
-                e,
-                device,
-                autocast,
-                rank,
-                world,
-                table,
+        prep, y_prep, stream = prepare_stream(recipe, data.train, world, device, table)
+        # forked: the run's random stream must not depend on whether the method fitted
+        # something or read it from a cache
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            method.prepare(
+                lambda e: epoch_batches(
+                    method,
+                    teacher,
+                    data.train,
+                    y_prep,
+                    prep,
+                    e,
+                    device,
+                    autocast,
+                    rank,
+                    world,
+                    table,
+                ),
+                stream,
             )
-        )
 
     teacher_acc = (
         evaluate(teacher, data.test, device, recipe.train.eval_batch_size, autocast)

@@ -129,7 +129,9 @@ def weight_penalty(module: nn.Module, l1: float, l2: float) -> torch.Tensor:
     In HKSANC (hksanc.md, after Belagiannis et al. 2018, "Adversarial network compression"),
     L_reg = −mu·(|w_D| + ||w_D||² − E log D(s)) is written for D's maximisation; on D's side,
     as a loss to minimise, it is ``weight_penalty(D, mu, mu) + mu * g_loss(D(s), "gan")``: weight
-    decay on D plus a term that labels student logits as real.
+    decay on D plus a term that labels student logits as real. For HKSANC's
+    :class:`~advkt.nn.discriminator.LogitDiscriminator` the penalised entries are those of its
+    three linear weight matrices; its biases and batch-norm scales and shifts are not.
     """
     params = [p for p in module.parameters() if p.requires_grad and p.ndim >= 2]
     if not params:

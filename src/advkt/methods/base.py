@@ -80,10 +80,22 @@ class Method(nn.Module):
     def student_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
-    def prepare(self, epoch_batches: Callable[[int], Iterable[Batch]]) -> None:
+    def prepare(
+        self, epoch_batches: Callable[[int], Iterable[Batch]], stream: dict | None = None
+    ) -> None:
         """Called once before training (not on resume): ``epoch_batches(e)`` iterates epoch ``e``
         of the training batches with the teacher's outputs, for a method that must fit something
-        before the main loop (HKSANC's teacher-side estimators)."""
+        before the main loop (HKSANC's teacher-side estimators). ``stream`` (JSON-ready) names
+        everything those batches depend on (data set, split sizes, batch size, ...), for a
+        method that caches what it fits; the engine's stream is the same for every seed. On
+        resume the fitted parts come back from the checkpoint, so anything that must hold
+        during training (frozen parts) belongs in ``__init__`` or ``train``, not here."""
+
+    def student_spec(self, spec: dict) -> dict:
+        """The architecture spec saved beside the student's weights (``spec.json``), given the
+        recipe's student ``spec``: unchanged unless the method changes the student's network
+        (HKSANC's descriptor head), so that ``advkt eval`` rebuilds what was trained."""
+        return spec
 
     def after_step(self, name: str, lr: float) -> None:
         """Called after the optimiser step of group ``name``, with the learning rate it used

@@ -14,6 +14,7 @@ from torch import nn
 from advkt.models import (  # noqa: F401  (imported so that their models register)
     cifar_resnet,
     conv1d,
+    descriptor,
     digits,
     imagenet_resnet,
     mobilenetv2,

@@ -79,18 +79,25 @@ class AttentionEstimator(nn.Module):
     The KSANC figure feeds the raw L into the product where its equation uses L̂; the equation
     is the default (**ours**), ``use_hat=False`` gives :math:`a = \sum_x M(x) L(x)`. Since M sums
     to 1, the two differ by exactly :math:`\hat g`: with L̂ the guide's output enters the
-    descriptor directly, so a loss on a (L_is) also trains the guide to match it.
+    descriptor directly, so a loss on a (L_is) can be lowered through the guide alone, without
+    the feature L. ``detach_hat=True`` (**ours**) keeps the equation's value but stops the
+    gradient of that direct term, :math:`a = \sum_x M(x)\,(L(x) + \mathrm{sg}(\hat g))`: a
+    loss on a then reaches the guide (and g) only through where M looks, and must otherwise be
+    lowered by the feature L itself.
 
     Returns:
         ``(a, M)``: the squeezed descriptor (N, C) and the attention weights (N, *S), which sum
         to 1 over the positions of each sample.
     """
 
-    def __init__(self, channels: int, desc_dim: int, use_hat: bool = True) -> None:
+    def __init__(
+        self, channels: int, desc_dim: int, use_hat: bool = True, detach_hat: bool = False
+    ) -> None:
         super().__init__()
         self.channels = channels
         self.desc_dim = desc_dim
         self.use_hat = use_hat
+        self.detach_hat = detach_hat
         self.guide = Conv1x1(desc_dim, channels)
         self.score = Conv1x1(channels, 1)
 
@@ -108,8 +115,12 @@ class AttentionEstimator(nn.Module):
         n = feat.shape[0]
         spatial = feat.shape[2:]
         flat = feat.flatten(2)  # (N, C, P)
-        hat = flat + self.guide(desc).unsqueeze(2)
+        g_hat = self.guide(desc).unsqueeze(2)
+        hat = flat + g_hat
         weights = torch.softmax(self.score(hat).squeeze(1), dim=1)  # (N, P)
-        source = hat if self.use_hat else flat
+        if not self.use_hat:
+            source = flat
+        else:
+            source = flat + g_hat.detach() if self.detach_hat else hat
         a = torch.bmm(source, weights.unsqueeze(2)).squeeze(2)
         return a, weights.view(n, *spatial)
