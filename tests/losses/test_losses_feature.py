@@ -168,6 +168,7 @@ def test_fsp_loss_gram_form_equals_the_matrices_value_and_gradient():
     t = [(torch.randn(4, 16, 5, generator=g), torch.randn(4, 12, 5, generator=g))]
     s = [(a.requires_grad_(), b.requires_grad_()) for a, b in s]
     loss = fsp_loss(s, t)
+
     def gmat(a, b):
         return torch.einsum("nis,njs->nij", a.double(), b.double()) / a.shape[2]
 
