@@ -384,3 +384,21 @@ def test_compare_end_to_end_with_convergence_validity_paired_and_plot(tmp_path, 
     # the same comparison two trainings at a time in worker processes: the same figures
     par = compare(recipes, 2, tmp_path / "par", benchmark_spec=load_spec(spec), jobs=2)
     assert [r["values"] for r in par["rows"]] == [r["values"] for r in res["rows"]]
+
+
+def test_a_run_folder_is_never_reused_for_another_recipe(tmp_path):
+    from advkt.compare import run_one
+    from advkt.recipe import load_recipe
+
+    recipe = _recipes(tmp_path)[0]
+    r = load_recipe(recipe, ["train.epochs=1", "data.train_subset=200"]).model_copy(
+        update={"seed": 1, "out": str(tmp_path)}
+    )
+    first = run_one(r, tmp_path / "runs")
+    moved = r.model_copy(update={"out": str(tmp_path / "elsewhere")})
+    assert run_one(moved, tmp_path / "runs") == first  # where it lives is not what it computes
+    changed = load_recipe(recipe, ["train.epochs=2", "data.train_subset=200"]).model_copy(
+        update={"seed": 1, "out": str(tmp_path)}
+    )
+    with pytest.raises(ValueError, match=r"another recipe \(train\.epochs: 1 there, 2 here\)"):
+        run_one(changed, tmp_path / "runs")

@@ -69,6 +69,8 @@ def run_one(recipe: Recipe, runs_dir: Path, quiet: bool = True) -> dict:
     """Train ``recipe`` into ``runs_dir/<name>-s<seed>``: a finished run is kept, an unfinished
     one continues from its last checkpoint, so an interrupted comparison resumes."""
     run_dir = Path(runs_dir) / f"{recipe.name}-s{recipe.seed}"
+    if (run_dir / "recipe.json").is_file():
+        _check_same_recipe(recipe, run_dir)
     if (run_dir / "summary.json").is_file():
         s = json.loads((run_dir / "summary.json").read_text())
     elif (run_dir / "ckpt" / "last").is_file():
@@ -81,6 +83,42 @@ def run_one(recipe: Recipe, runs_dir: Path, quiet: bool = True) -> dict:
         file=sys.stderr,
     )
     return s
+
+
+# where a run lives and where its files are: not part of what it computes
+_PLACES = {"out": None, "data": {"root": None}, "teacher": {"checkpoint": None, "recipe": None}}
+
+
+def _what_it_computes(tree: dict) -> dict:
+    out = json.loads(json.dumps(tree))
+    for key, sub in _PLACES.items():
+        if sub is None:
+            out.pop(key, None)
+        elif isinstance(out.get(key), dict):
+            for k in sub:
+                out[key].pop(k, None)
+    return out
+
+
+def _check_same_recipe(recipe: Recipe, run_dir: Path) -> None:
+    """A run folder is reused only for the recipe that made it (paths aside): a changed recipe
+    or override must not be reported with another recipe's figures."""
+    saved = _what_it_computes(json.loads((run_dir / "recipe.json").read_text()))
+    now = _what_it_computes(recipe.model_dump(mode="json"))
+    if saved != now:
+        diff = [f"{k}: {a!r} there, {b!r} here" for k, a, b in _diffs(saved, now)][:3]
+        raise ValueError(
+            f"{run_dir} was trained from another recipe ({'; '.join(diff)}); delete it or "
+            "compare into another --out"
+        )
+
+
+def _diffs(a: Any, b: Any, prefix: str = "") -> list[tuple[str, Any, Any]]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [
+            d for k in sorted(set(a) | set(b)) for d in _diffs(a.get(k), b.get(k), f"{prefix}{k}.")
+        ]
+    return [] if a == b else [(prefix.rstrip("."), a, b)]
 
 
 def _run_json(recipe_json: dict, runs_dir: str, quiet: bool) -> dict:
