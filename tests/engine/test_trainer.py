@@ -273,3 +273,14 @@ def test_teacher_table_holds_every_sample_and_refuses_past_its_memory_cap(tmp_pa
     torch.testing.assert_close(logits, want)
     torch.testing.assert_close(feats.stages[-1], want_f.stages[-1])
     assert TeacherTable.build(teacher, data, True, _no_warning, 100, max_bytes=1000) is None
+
+
+def test_resuming_a_finished_run_keeps_its_figures(tmp_path):
+    tree = toy_recipe(tmp_path, "student", epochs=2)
+    tree["data"]["validation"] = 0.25
+    first = train(load_recipe(base=tree), run_dir=tmp_path / "run", quiet=True)
+    again = train(None, resume=tmp_path / "run", quiet=True)
+    assert again["test_acc"] == first["test_acc"] and again["val_acc"] == first["val_acc"]
+    assert (
+        json.loads((tmp_path / "run" / "summary.json").read_text())["test_acc"] == first["test_acc"]
+    )

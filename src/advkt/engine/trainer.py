@@ -746,6 +746,11 @@ def train(
                 ckpt.save(run_dir, f"e{epoch + 1:04d}", method, spec, state, pointers)
         dist.barrier()
 
+    if start >= recipe.train.epochs:  # resuming a finished run: score what it holds, as it ended
+        bs = recipe.train.eval_batch_size
+        acc = evaluate(method.student, data.test, device, bs, autocast)
+        if data.val is not None:
+            val_acc = evaluate(method.student, data.val, device, bs, autocast)
     summary = {
         "name": recipe.name,
         "method": recipe.method.name,
