@@ -402,3 +402,12 @@ def test_a_run_folder_is_never_reused_for_another_recipe(tmp_path):
     )
     with pytest.raises(ValueError, match=r"another recipe \(train\.epochs: 1 there, 2 here\)"):
         run_one(changed, tmp_path / "runs")
+
+
+@pytest.mark.parametrize("bad", ["0", "-1", "1,1", "x", ",", "2,-3"])
+def test_bad_seeds_are_one_line_errors(bad):
+    from advkt.compare import seed_list
+
+    with pytest.raises(ValueError, match="--seeds"):
+        seed_list(bad)
+    assert seed_list("3") == [1, 2, 3] and seed_list("2,0") == [2, 0]

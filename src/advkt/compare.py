@@ -44,11 +44,20 @@ __all__ = ["compare", "doubled_recipe", "markdown_table", "plot", "seed_list"]
 
 
 def seed_list(seeds: int | str) -> list[int]:
-    """``3`` -> [1, 2, 3]; ``"2,3"`` -> [2, 3] (to run seeds in parallel processes)."""
-    text = str(seeds)
-    if "," in text:
-        return [int(s) for s in text.split(",") if s]
-    return list(range(1, int(text) + 1))
+    """``3`` -> [1, 2, 3]; ``"2,3"`` -> [2, 3]; anything else is a one-line ValueError."""
+    text = str(seeds).strip()
+    try:
+        out = (
+            [int(s) for s in text.split(",") if s] if "," in text else list(range(1, int(text) + 1))
+        )
+    except ValueError:
+        out = []
+    if not out or len(set(out)) != len(out) or min(out) < 0:
+        raise ValueError(
+            f"--seeds {text!r}: expected a count N >= 1 (seeds 1..N) or a list of distinct "
+            "seeds >= 0 such as 2,3"
+        )
+    return out
 
 
 def doubled_recipe(recipe: Recipe) -> Recipe:
