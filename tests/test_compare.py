@@ -369,6 +369,7 @@ def test_compare_end_to_end_with_convergence_validity_paired_and_plot(tmp_path, 
     err = capsys.readouterr().err
     assert "validity: teacher anchor" in err and "< 101.0 (fail)" in err
     assert "validity: NOT valid" in err
+    assert "[1/6] student4 seed 1 done" in err and "[6/6]" in err  # overall progress
     table = (out / "table.md").read_text()
     assert "(anchor ≥ 101.0 %, made up for the test)" in table
     assert "| − student | − KD |" in table and "student4-x2:" in table

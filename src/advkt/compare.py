@@ -19,7 +19,8 @@ import json
 import multiprocessing
 import shlex
 import sys
-from concurrent.futures import ProcessPoolExecutor
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -137,18 +138,35 @@ def _run_json(recipe_json: dict, runs_dir: str, quiet: bool) -> dict:
 
 def _run_all(tasks: list[tuple[Recipe, Path]], jobs: int, quiet: bool) -> dict:
     """Every (recipe, runs folder) task, ``jobs`` at a time -> {(name, seed): summary}."""
+    t0, n = time.perf_counter(), len(tasks)
+
+    def progress(done: int, r: Recipe) -> None:
+        left = (time.perf_counter() - t0) / done * (n - done)
+        print(
+            f"[{done}/{n}] {r.name} seed {r.seed} done; about {left / 60:.0f} min left",
+            file=sys.stderr,
+        )
+
     if jobs <= 1:
-        return {(r.name, r.seed): run_one(r, d, quiet) for r, d in tasks}
+        out = {}
+        for i, (r, d) in enumerate(tasks, 1):
+            out[(r.name, r.seed)] = run_one(r, d, quiet)
+            progress(i, r)
+        return out
     # each distinct teacher is trained (or found cached) once, here, before the workers load it
     for r in {r.teacher.recipe: r for r, _ in tasks if r.teacher and r.teacher.recipe}.values():
         build_teacher(r, load_splits(r).train, quiet=True)
     ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
     with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
         futures = {
-            (r.name, r.seed): pool.submit(_run_json, r.model_dump(mode="json"), str(d), quiet)
-            for r, d in tasks
+            pool.submit(_run_json, r.model_dump(mode="json"), str(d), quiet): r for r, d in tasks
         }
-        return {k: f.result() for k, f in futures.items()}
+        out = {}
+        for i, f in enumerate(as_completed(futures), 1):
+            r = futures[f]
+            out[(r.name, r.seed)] = f.result()
+            progress(i, r)
+        return out
 
 
 def _pick_recipe(loaded: list[Recipe], name: str | None, method: str, key: str) -> Recipe | None:

@@ -497,7 +497,7 @@ def _train_epoch(
         total=steps_per_epoch,
         desc=f"epoch {epoch + 1}/{t.epochs}",
         leave=False,
-        disable=quiet or rank != 0,
+        disable=quiet or rank != 0 or not sys.stderr.isatty(),  # a log gets one line an epoch
         mininterval=1.0,
     )
     for i, batch in enumerate(bar):
