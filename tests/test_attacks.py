@@ -202,3 +202,19 @@ def test_ddp_wrapped_model(tmp_path):
         assert all(p.grad is None for p in net.parameters()) and ddp.training
     finally:
         dist.destroy_process_group()
+
+
+def test_eval_attack_does_not_clamp_float_signals(tmp_path):
+    """MNIST-1D signals range about -5..5: a pixel clamp to [0, 1] would wreck them at any eps."""
+    from advkt.engine.trainer import train
+    from advkt.evaluate import evaluate_run
+    from advkt.recipe import load_recipe
+
+    r = load_recipe(
+        "recipes/mnist1d/student_cnn1d32.yaml",
+        ["train.epochs=6", "data.train_subset=2000", "data.test_subset=300"],
+    )
+    train(r, run_dir=tmp_path / "run", quiet=True)
+    res = evaluate_run(tmp_path / "run", attack="pgd", eps=1e-6, steps=2)
+    assert res["clean_acc"] > 20  # it learnt something (chance: 10)
+    assert abs(res["robust_acc"] - res["clean_acc"]) <= 1.0

@@ -46,6 +46,8 @@ def evaluate_run(
         xb = x_all[i : i + batch_size].to(device)
         yb = y_all[i : i + batch_size].to(device)
         pix = xb.float() / 255 if xb.dtype == torch.uint8 else xb.float()
+        # pixels live in [0, 1]; float data (signals) have their own range and no clamp
+        clamp = (0.0, 1.0) if xb.dtype == torch.uint8 else None
         with torch.no_grad():
             clean += (model(normalize(pix)).argmax(1) == yb).sum().item()
         if attack != "none":
@@ -53,7 +55,7 @@ def evaluate_run(
 
             e = eps if eps is not None else DEFAULT_EPS.get(recipe.data.dataset, 8 / 255)
             if attack == "fgsm":
-                adv = attacks.fgsm(model, pix, yb, e, normalize=normalize)
+                adv = attacks.fgsm(model, pix, yb, e, clamp=clamp, normalize=normalize)
             else:
                 adv = attacks.pgd(
                     model,
@@ -62,6 +64,7 @@ def evaluate_run(
                     e,
                     step=step_size or 2.5 * e / steps,
                     steps=steps,
+                    clamp=clamp,
                     normalize=normalize,
                 )
             with torch.no_grad():
