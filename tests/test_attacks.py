@@ -218,3 +218,14 @@ def test_eval_attack_does_not_clamp_float_signals(tmp_path):
     res = evaluate_run(tmp_path / "run", attack="pgd", eps=1e-6, steps=2)
     assert res["clean_acc"] > 20  # it learnt something (chance: 10)
     assert abs(res["robust_acc"] - res["clean_acc"]) <= 1.0
+
+
+@pytest.mark.parametrize(
+    "args", [["--steps", "0"], ["--limit", "0"], ["--limit", "-5"], ["--step-size", "0"]]
+)
+def test_eval_bad_numbers_are_one_line_errors(tmp_path, capsys, args):
+    from advkt.cli import main
+
+    assert main(["eval", str(tmp_path), "--attack", "pgd", *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"advkt: error: {args[0]} ") and "\n" not in err

@@ -32,6 +32,14 @@ def evaluate_run(
     which: str = "last",
     batch_size: int = 500,
 ) -> dict:
+    for name, value, ok in (
+        ("--steps", steps, steps >= 1),
+        ("--limit", limit, limit is None or limit >= 1),
+        ("--step-size", step_size, step_size is None or step_size > 0),
+        ("--eps", eps, eps is None or eps >= 0),
+    ):
+        if not ok:
+            raise ValueError(f"{name} {value} is invalid: expected a positive number")
     recipe = recipe_from_json(Path(run) / "recipe.json")
     device = pick_device(recipe.train.device)
     model = load_student(run, which).to(device)
