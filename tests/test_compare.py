@@ -398,6 +398,11 @@ def test_a_run_folder_is_never_reused_for_another_recipe(tmp_path):
     first = run_one(r, tmp_path / "runs")
     moved = r.model_copy(update={"out": str(tmp_path / "elsewhere")})
     assert run_one(moved, tmp_path / "runs") == first  # where it lives is not what it computes
+    saved = tmp_path / "runs" / f"{r.name}-s1" / "recipe.json"
+    tree = json.loads(saved.read_text())
+    del tree["train"]["cache_teacher"]  # a run from before a key (with its default) existed
+    saved.write_text(json.dumps(tree))
+    assert run_one(r, tmp_path / "runs") == first
     changed = load_recipe(recipe, ["train.epochs=2", "data.train_subset=200"]).model_copy(
         update={"seed": 1, "out": str(tmp_path)}
     )

@@ -113,7 +113,9 @@ def _what_it_computes(tree: dict) -> dict:
 def _check_same_recipe(recipe: Recipe, run_dir: Path) -> None:
     """A run folder is reused only for the recipe that made it (paths aside): a changed recipe
     or override must not be reported with another recipe's figures."""
-    saved = _what_it_computes(json.loads((run_dir / "recipe.json").read_text()))
+    # through the schema, so that a key added since (with its default) is not a difference
+    saved_recipe = Recipe.model_validate(json.loads((run_dir / "recipe.json").read_text()))
+    saved = _what_it_computes(saved_recipe.model_dump(mode="json"))
     now = _what_it_computes(recipe.model_dump(mode="json"))
     if saved != now:
         diff = [f"{k}: {a!r} there, {b!r} here" for k, a, b in _diffs(saved, now)][:3]
