@@ -93,3 +93,19 @@ def test_oversample_and_graph_commands_are_wired(capsys):
         assert ex.value.code == 0
     out = capsys.readouterr().out
     assert "advkt oversample bench" in out and "advkt graph" in out
+
+
+def test_train_command_does_not_import_the_extras_stacks():
+    """`advkt train` builds only its own parser: imbalanced-learn and PyTorch Geometric (seconds
+    of import each) load only for the commands that use them, while --help still lists them."""
+    code = (
+        "import sys; from advkt.cli import build_parser; build_parser('train'); "
+        "print(sorted(m for m in ('imblearn', 'torch_geometric', 'sklearn') if m in sys.modules)); "
+        "p = build_parser(None); print('graph' in p.format_help(), 'oversample' in p.format_help())"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True
+    )
+    lines = res.stdout.split("\n")
+    assert lines[0] == "[]", res.stdout
+    assert lines[1] == "True True", res.stdout

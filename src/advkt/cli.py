@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -86,7 +88,17 @@ def _cmd_profile(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+# command -> (module with add_parser, the package its extra installs)
+EXTRA_COMMANDS = {
+    "oversample": ("advkt.oversample.cli", "imblearn"),
+    "graph": ("advkt.graph.cli", "torch_geometric"),
+    "viz": ("advkt.viz", None),
+}
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; ``command`` (the first argument, if known) skips the extra
+    commands' parsers, whose modules import heavy packages, when another command runs."""
     p = argparse.ArgumentParser(
         prog="advkt",
         description="Adversarial knowledge transfer: train, compare, evaluate and profile.",
@@ -139,11 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     pr.add_argument("--num-classes", type=int, default=10)
     pr.set_defaults(fn=_cmd_profile)
 
-    for mod in ("advkt.oversample.cli", "advkt.graph.cli", "advkt.viz"):
-        try:
-            module = __import__(mod, fromlist=["add_parser"])
-        except ImportError:  # an optional extra that is not installed
+    for name, (mod, needs) in EXTRA_COMMANDS.items():
+        if command not in (None, name):  # `advkt train` does not import the graph stack
             continue
+        if needs and importlib.util.find_spec(needs) is None:  # an extra that is not installed
+            continue
+        module = importlib.import_module(mod)
         parser = module.add_parser(sub)
         if parser is not None and hasattr(module, "run"):
             parser.set_defaults(fn=module.run)
@@ -158,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     from advkt.registry import UnknownNameError
 
     argv = sys.argv[1:] if argv is None else argv
-    parser = build_parser()
+    parser = build_parser(argv[0] if argv and not argv[0].startswith("-") else None)
     # compare takes overrides after its recipes: split them off by their '='
     if argv and argv[0] == "compare":
         recipes = [a for a in argv[1:] if "=" not in a or a.startswith("-")]

@@ -167,6 +167,8 @@ def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bo
     for name, (params, spec) in method.param_groups().items():
         params = [p for p in params if p.requires_grad]
         s = recipe.train.optimizer.model_dump() if spec is None else spec
+        # one fused kernel over all parameters instead of a Python loop over them (CPU and CUDA)
+        fused = {"fused": True} if params and params[0].device.type in ("cpu", "cuda") else {}
         if s["name"] == "sgd":
             opt = torch.optim.SGD(
                 params,
@@ -174,6 +176,7 @@ def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bo
                 momentum=s.get("momentum", 0.0),
                 weight_decay=s.get("weight_decay", 0.0),
                 nesterov=s.get("nesterov", False),
+                **fused,
             )
         else:
             cls = torch.optim.Adam if s["name"] == "adam" else torch.optim.AdamW
@@ -182,6 +185,7 @@ def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bo
                 lr=s["lr"],
                 betas=tuple(s.get("betas", (0.9, 0.999))),
                 weight_decay=s.get("weight_decay", 0.0),
+                **fused,
             )
         optims[name] = opt
         scheduled[name] = spec is None or spec.get("schedule", False)

@@ -1,42 +1,38 @@
 """Adversarial graph auto-encoders on PyTorch Geometric: SAVGAE and its peers (the graph extra).
 
-See docs/methods/savgae.md. Importing this package needs torch-geometric, scipy, scikit-learn.
+See docs/methods/savgae.md. Using this package needs torch-geometric, scipy, scikit-learn. The
+names load on first use, so that ``advkt`` commands without graphs do not import those.
 """
 
-from advkt.graph.data import LinkSplit, load_planetoid, split_edges
-from advkt.graph.metrics import cluster_scores, link_scores
-from advkt.graph.peers import PEERS, build_peer, fit_peer
-from advkt.graph.savgae import SAVGAE, DenseTarget, Discriminator, VariationalGCNEncoder
-from advkt.graph.synthetic import sbm_graph
-from advkt.graph.target import (
-    SparseTarget,
-    dense_target,
-    rooted_pagerank,
-    sparse_rooted_pagerank,
-    sparse_target,
-)
-from advkt.graph.train import build_target, embed, fit_savgae
+from importlib import import_module
 
-__all__ = [
-    "PEERS",
-    "SAVGAE",
-    "DenseTarget",
-    "Discriminator",
-    "LinkSplit",
-    "SparseTarget",
-    "VariationalGCNEncoder",
-    "build_peer",
-    "build_target",
-    "cluster_scores",
-    "dense_target",
-    "embed",
-    "fit_peer",
-    "fit_savgae",
-    "link_scores",
-    "load_planetoid",
-    "rooted_pagerank",
-    "sbm_graph",
-    "sparse_rooted_pagerank",
-    "sparse_target",
-    "split_edges",
-]
+_WHERE = {
+    "LinkSplit": "data",
+    "load_planetoid": "data",
+    "split_edges": "data",
+    "cluster_scores": "metrics",
+    "link_scores": "metrics",
+    "PEERS": "peers",
+    "build_peer": "peers",
+    "fit_peer": "peers",
+    "SAVGAE": "savgae",
+    "DenseTarget": "savgae",
+    "Discriminator": "savgae",
+    "VariationalGCNEncoder": "savgae",
+    "sbm_graph": "synthetic",
+    "SparseTarget": "target",
+    "dense_target": "target",
+    "rooted_pagerank": "target",
+    "sparse_rooted_pagerank": "target",
+    "sparse_target": "target",
+    "build_target": "train",
+    "embed": "train",
+    "fit_savgae": "train",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module 'advkt.graph' has no attribute {name!r}")
+    return getattr(import_module(f"advkt.graph.{_WHERE[name]}"), name)

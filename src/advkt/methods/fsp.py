@@ -13,8 +13,10 @@ stage, β = 50:
   unweighted L_FSP; ``beta: 1`` reproduces that weight.
 
 FSP needs the same widths in student and teacher (the paper's pairs are such); where widths
-differ, 1x1 adapters lift the student's features to the teacher's width (``adapt=True``, ours) or
-the method refuses the pair (``adapt=False``).
+differ, 1x1 convolutions lift the student's features to the teacher's width (``adapt=True``, ours)
+or the method refuses the pair (``adapt=False``). The adapters are linear (no batch norm), so they
+commute with the average pooling that brings a stage's input to its output's length: the student's
+maps are pooled first, at the student's width, then lifted.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advkt.losses.feature import fsp_loss
+from advkt.losses.feature import fsp_loss, match_spatial
 from advkt.methods.base import Batch, Method, feature_shapes, labelled_ce
 from advkt.nn.attention import ChannelTransform
 from advkt.registry import register_method
@@ -73,7 +75,7 @@ class FSP(Method):
                         f"fsp: student width {cs} differs from teacher width {ct}; "
                         "set method.args.adapt=true to bridge it with 1x1 adapters"
                     )
-                pair.append(ChannelTransform(cs, ct) if cs != ct else nn.Identity())
+                pair.append(ChannelTransform(cs, ct, bn=False) if cs != ct else nn.Identity())
             self.adapters.append(pair)
         self.beta, self.ce_weight = beta, ce_weight
 
@@ -84,7 +86,9 @@ class FSP(Method):
         with torch.set_grad_enabled(torch.is_grad_enabled() and not ce_only):
             pairs_s = [
                 (a_in(fi).float(), a_out(fo).float())
-                for (a_in, a_out), (fi, fo) in zip(self.adapters, stage_pairs(feats))
+                for (a_in, a_out), (fi, fo) in zip(
+                    self.adapters, (match_spatial(*p) for p in stage_pairs(feats))
+                )
             ]
             pairs_t = [(fi.float(), fo.float()) for fi, fo in stage_pairs(batch.t_feats)]
             fsp = fsp_loss(pairs_s, pairs_t)
