@@ -51,6 +51,34 @@ def test_missing_files_are_named(tmp_path):
         load_planetoid("PubMed", tmp_path)
 
 
+class _RunsCode:
+    """Pickles as a call of os.system: what a planted Planetoid file would do on load."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_pickle_that_would_run_code_is_refused_before_pyg_reads_it(shared_data, tmp_path):
+    import pickle
+    import shutil
+
+    raw = tmp_path / "planetoid" / "Cora" / "raw"
+    shutil.copytree(shared_data / "planetoid" / "Cora" / "raw", raw)
+    marker = tmp_path / "ran"
+    (raw / "ind.cora.graph").write_bytes(pickle.dumps(_RunsCode(marker), protocol=2))
+    with pytest.raises(DataError, match=r"ind\.cora\.graph: refused or corrupt .*system"):
+        load_planetoid("Cora", tmp_path, tmp_path / "cache")
+    assert not marker.exists()
+    (raw / "ind.cora.graph").write_bytes(b"\x80\x02}q")  # cut short
+    with pytest.raises(DataError, match="truncated"):
+        load_planetoid("Cora", tmp_path, tmp_path / "cache")
+
+
 def test_cli_train_savgae_a_few_iterations(shared_data, cache, tmp_path):
     args = ["graph", "train", "--dataset", "Cora", "--method", "savgae", "--iterations", "3"]
     args += ["--data-root", str(shared_data), "--cache", str(cache), "--out", str(tmp_path)]

@@ -65,13 +65,14 @@ class RestrictedUnpickler(pickle.Unpickler):
     """
 
     _allowed = _numpy_globals()
+    what = "a CIFAR batch"  # for the error; subclasses widen ``_allowed`` for other formats
 
     def find_class(self, module: str, name: str) -> Any:
         try:
             return self._allowed[(module, name)]
         except KeyError:
             raise pickle.UnpicklingError(
-                f"global '{module}.{name}' is not allowed in a CIFAR batch"
+                f"global '{module}.{name}' is not allowed in {self.what}"
             ) from None
 
 

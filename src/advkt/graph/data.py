@@ -7,7 +7,9 @@ read-only, so the raw files are linked into a cache folder of the library's own
 
 from __future__ import annotations
 
+import collections
 import os
+import pickle
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ import torch
 from torch import Tensor
 
 from advkt.data.base import DataError
+from advkt.data.cifar import RestrictedUnpickler
 
 PLANETOID = {"Cora": "cora", "CiteSeer": "citeseer"}
 _SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
@@ -55,6 +58,9 @@ def load_planetoid(name: str, root: str | Path | None = None, cache: str | Path 
             f"(expected the kimiyoung/planetoid layout ind.{stem}.{{x,tx,allx,y,ty,ally,graph,"
             f"test.index}} under <root>/planetoid/{name}/raw/)"
         )
+    for s in _SUFFIXES:
+        if s != "test.index":  # a text file; the others are pickles
+            check_pickle(raw / f"ind.{stem}.{s}")
     from torch_geometric.datasets import Planetoid
 
     work = cache_dir(cache) / "planetoid"
@@ -65,6 +71,37 @@ def load_planetoid(name: str, root: str | Path | None = None, cache: str | Path 
         if not dst.exists():
             dst.symlink_to((raw / f"ind.{stem}.{s}").resolve())
     return Planetoid(str(work), name)[0]
+
+
+def _planetoid_globals() -> dict:
+    from scipy.sparse import csr_matrix
+
+    found: dict = {("collections", "defaultdict"): collections.defaultdict}
+    for module in ("scipy.sparse.csr", "scipy.sparse._csr"):
+        found[(module, "csr_matrix")] = csr_matrix
+    for module in ("__builtin__", "builtins"):
+        found[(module, "list")] = list
+    return found
+
+
+class PlanetoidUnpickler(RestrictedUnpickler):
+    """The globals of the kimiyoung/planetoid pickles (Python 2): numpy arrays, a scipy CSR
+    matrix, the adjacency dict ``defaultdict(list)``; every other global is refused."""
+
+    what = "a Planetoid file"
+    _allowed = {**RestrictedUnpickler._allowed, **_planetoid_globals()}
+
+
+def check_pickle(path: Path) -> None:
+    """Load ``path`` once with :class:`PlanetoidUnpickler`: PyG's reader then unpickles it with
+    no restriction, so a file that would run code is refused here first (DataError)."""
+    try:
+        with open(path, "rb") as f:
+            PlanetoidUnpickler(f, encoding="latin1").load()
+    except pickle.UnpicklingError as e:
+        raise DataError(f"{path}: refused or corrupt Planetoid file ({e})") from e
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError) as e:
+        raise DataError(f"{path}: corrupt or truncated Planetoid file ({e})") from e
 
 
 @dataclass
