@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -417,3 +419,69 @@ def test_bad_seeds_are_one_line_errors(bad):
     with pytest.raises(ValueError, match="--seeds"):
         seed_list(bad)
     assert seed_list("3") == [1, 2, 3] and seed_list("2,0") == [2, 0]
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:  # a zombie has exited: only its entry is left for its new parent to reap
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_killing_compare_stops_its_worker_processes(tmp_path):
+    """SIGKILL of `advkt compare --jobs 2` (a session's end, a CI timeout) leaves no worker
+    training on as an orphan."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    cmd = [
+        sys.executable,
+        "-m",
+        "advkt",
+        "compare",
+        "recipes/mnist1d/student_cnn1d32.yaml",
+        "train.epochs=2000",
+        "--seeds",
+        "2",
+        "--jobs",
+        "2",
+        "--out",
+        str(tmp_path / "c"),
+    ]
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen(cmd, cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline, workers = time.time() + 90, []
+        while time.time() < deadline and len(workers) < 2:
+            time.sleep(0.5)
+            workers = [
+                p
+                for p in _children(proc.pid)
+                if b"multiprocessing-fork" in Path(f"/proc/{p}/cmdline").read_bytes()
+            ]
+        assert len(workers) == 2, "the workers did not start"
+        time.sleep(3)  # past their initializer, into training
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.time() + 20
+        while time.time() < deadline and any(_alive(p) for p in workers):
+            time.sleep(0.2)
+        assert not any(_alive(p) for p in workers)
+    finally:
+        if proc.poll() is None:
+            proc.kill()

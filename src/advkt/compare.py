@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import shlex
 import sys
 import time
@@ -138,6 +139,20 @@ def _run_json(recipe_json: dict, runs_dir: str, quiet: bool) -> dict:
     return run_one(Recipe.model_validate(recipe_json), Path(runs_dir), quiet)
 
 
+def _die_with_parent(parent: int) -> None:
+    """A worker's initializer: on Linux the kernel sends it SIGTERM when the comparing process
+    (pid ``parent``) dies, even by SIGKILL, so that no worker trains on as an orphan (each run's
+    checkpoints are written atomically, so the kill leaves the run resumable)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # it died while this worker was starting: no signal comes
+            os._exit(1)
+
+
 def _run_all(tasks: list[tuple[Recipe, Path]], jobs: int, quiet: bool) -> dict:
     """Every (recipe, runs folder) task, ``jobs`` at a time -> {(name, seed): summary}."""
     t0, n = time.perf_counter(), len(tasks)
@@ -159,7 +174,9 @@ def _run_all(tasks: list[tuple[Recipe, Path]], jobs: int, quiet: bool) -> dict:
     for r in {r.teacher.recipe: r for r, _ in tasks if r.teacher and r.teacher.recipe}.values():
         build_teacher(r, load_splits(r).train, quiet=True)
     ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
-    with ProcessPoolExecutor(jobs, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(
+        jobs, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         futures = {
             pool.submit(_run_json, r.model_dump(mode="json"), str(d), quiet): r for r, d in tasks
         }
