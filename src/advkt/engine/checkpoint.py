@@ -7,16 +7,22 @@ A checkpoint is a folder ``<run>/ckpt/<tag>/`` holding
 - ``state.pt``: optimiser state, RNG state and counters, read with
   ``torch.load(weights_only=True)``.
 
-It is written into a temporary folder and renamed into place (atomic on POSIX), then a one-line
-pointer file (``last``, ``best``) is replaced atomically. A crash at any moment leaves the previous
-pointer on a complete checkpoint.
+It is written into a temporary folder, each file and the folder flushed to disk (fsync), and
+renamed into place (atomic on POSIX); then a one-line pointer file (``last``, ``best``) is replaced
+the same way. A kill at any moment leaves the previous pointer on a complete checkpoint, and a
+power loss cannot leave a pointer to unwritten data. The checkpoint ``last`` pointed to before is
+kept as ``prev``: a newest checkpoint that does not load (a failing disk, a bad copy) is reported
+and the run resumes from ``prev`` (:func:`load_resumable`). Temporary folders left by a killed
+writer are removed by the next save.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +39,49 @@ def _tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
 
 
+def _fsync(path: Path) -> None:
+    """Flush a file's or a folder's data to disk (folders: their entries, after a rename)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _write_text_atomic(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(text)
+    _fsync(tmp)
     os.replace(tmp, path)
+    _fsync(path.parent)
+
+
+_LEFTOVER = re.compile(r"^\..+\.(tmp|old)(\d+)$")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def remove_leftovers(root: Path) -> list[Path]:
+    """Remove the temporary files and folders (``.<tag>.tmp<pid>``, ``.<tag>.old<pid>``) that
+    writers which are no longer running left in ``root``; returns what was removed."""
+    gone = []
+    for p in root.iterdir() if root.is_dir() else ():
+        m = _LEFTOVER.match(p.name)
+        if m and int(m.group(2)) != os.getpid() and not _alive(int(m.group(2))):
+            if p.is_dir():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink(missing_ok=True)
+            gone.append(p)
+    return gone
 
 
 def save(
@@ -50,6 +95,7 @@ def save(
     """Write checkpoint ``tag`` and point ``pointers`` at it; drop checkpoints nothing points to."""
     root = Path(run_dir) / "ckpt"
     root.mkdir(parents=True, exist_ok=True)
+    remove_leftovers(root)
     final = root / tag
     tmp = root / f".{tag}.tmp{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -61,6 +107,8 @@ def save(
     save_file(_tensors(rest), str(tmp / "method.safetensors"))
     (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
     torch.save(state, tmp / "state.pt")
+    for f in (*tmp.iterdir(), tmp):
+        _fsync(f)
     if final.exists():  # rewriting the same tag: move the old one aside first
         old = root / f".{tag}.old{os.getpid()}"
         os.replace(final, old)
@@ -68,13 +116,20 @@ def save(
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, final)
+    _fsync(root)
+    last = root / "last"
+    if "last" in pointers and last.is_file() and last.read_text().strip() != tag:
+        _write_text_atomic(root / "prev", last.read_text())  # kept to fall back to
     for p in pointers:
         _write_text_atomic(root / p, tag + "\n")
-    live = {(root / p).read_text().strip() for p in ("last", "best") if (root / p).exists()}
+    live = {(root / p).read_text().strip() for p in POINTERS if (root / p).exists()}
     for d in root.iterdir():
         if d.is_dir() and not d.name.startswith(".") and d.name not in live:
             shutil.rmtree(d, ignore_errors=True)
     return final
+
+
+POINTERS = ("last", "prev", "best")
 
 
 def resolve(path: str | Path, pointer: str = "last") -> Path:
@@ -122,11 +177,37 @@ def load_model_weights(model: nn.Module, ckpt: Path, expected_spec: dict | None 
 
 def load_method(method: nn.Module, ckpt: Path) -> dict[str, Any]:
     """Restore a whole method (student + its parts) and return the training state."""
-    student = load_file(str(ckpt / "model.safetensors"))
-    rest = load_file(str(ckpt / "method.safetensors"))
+    try:
+        student = load_file(str(ckpt / "model.safetensors"))
+        rest = load_file(str(ckpt / "method.safetensors"))
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"cannot read the weights in {ckpt}: {exc}") from None
     full = {f"student.{k}": v for k, v in student.items()} | rest
     _load_strict(method, full, ckpt)
-    return torch.load(ckpt / "state.pt", map_location="cpu", weights_only=True)
+    try:
+        return torch.load(ckpt / "state.pt", map_location="cpu", weights_only=True)
+    except Exception as exc:  # unpickling errors, truncation, a refused global
+        msg = str(exc).split("\n")[0]  # not PyTorch's advice to load with weights_only=False
+        raise CheckpointError(f"cannot read {ckpt / 'state.pt'}: {msg}") from None
+
+
+def load_resumable(method: nn.Module, run_dir: str | Path) -> tuple[dict[str, Any], Path]:
+    """Restore ``method`` from the run's newest checkpoint; if that one does not load, say so on
+    stderr and use the previous one (``prev``). Returns (training state, checkpoint used)."""
+    newest = resolve(run_dir)
+    try:
+        return load_method(method, newest), newest
+    except CheckpointError as exc:
+        root = Path(run_dir) / "ckpt"
+        if not (root / "prev").is_file():
+            raise
+        prev = resolve(run_dir, "prev")
+        print(
+            f"advkt: the newest checkpoint does not load ({exc}); resuming from the previous "
+            f"one, {prev.name}",
+            file=sys.stderr,
+        )
+        return load_method(method, prev), prev
 
 
 def _load_strict(module: nn.Module, weights: dict[str, torch.Tensor], where: Path) -> None:

@@ -634,7 +634,7 @@ def train(
         )
     start, best, best_epoch, wall = 0, -1.0, -1, 0.0  # best: on the validation split only
     if resume is not None:
-        state = ckpt.load_method(method, ckpt.resolve(run_dir))
+        state, _ = ckpt.load_resumable(method, run_dir)
         for k, o in optims.items():
             o.load_state_dict(state["optimizers"][k])
         if scaler and state.get("scaler"):
