@@ -18,6 +18,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from advkt.atomic import write_text_atomic
+
 
 class RecipeError(ValueError):
     """A recipe that cannot be run: the message names the offending key or value."""
@@ -226,7 +228,7 @@ def load_recipe(
 
 
 def save_recipe(recipe: Recipe, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(recipe.model_dump(mode="json"), indent=2) + "\n")
+    write_text_atomic(path, json.dumps(recipe.model_dump(mode="json"), indent=2) + "\n")
 
 
 def recipe_from_json(path: str | Path) -> Recipe:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -96,8 +97,16 @@ def test_best_of_a_run_without_validation_says_why_it_is_missing(tmp_path):
 
 def test_files_and_folders_are_flushed_before_they_are_pointed_to(tmp_path, monkeypatch):
     synced = []
-    real = ckpt._fsync
-    monkeypatch.setattr(ckpt, "_fsync", lambda p: (synced.append(p.name), real(p)))
+    import advkt.atomic
+
+    real = advkt.atomic.fsync
+
+    def record(p):
+        synced.append(Path(p).name)
+        real(p)
+
+    monkeypatch.setattr(advkt.atomic, "fsync", record)
+    monkeypatch.setattr(ckpt, "fsync", record)
     ckpt.save(tmp_path, "e0001", Holder(), {"name": "lin"}, _state(1), ("last",))
     for name in ("model.safetensors", "method.safetensors", "spec.json", "state.pt"):
         assert name in synced

@@ -284,3 +284,22 @@ def test_resuming_a_finished_run_keeps_its_figures(tmp_path):
     assert (
         json.loads((tmp_path / "run" / "summary.json").read_text())["test_acc"] == first["test_acc"]
     )
+
+
+def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_start(tmp_path, capsys):
+    from advkt.recipe import save_recipe
+
+    tree = toy_recipe(tmp_path, "kd", epochs=2)
+    straight = tmp_path / "straight"
+    first = train(load_recipe(base=tree), run_dir=straight, quiet=True)
+    early = tmp_path / "early"  # what a kill during the first epoch leaves: the recipe only
+    early.mkdir()
+    save_recipe(load_recipe(base=tree), early / "recipe.json")
+    (early / "metrics.jsonl").write_text('{"epoch": 1, "partial": true}\n')
+    again = train(None, resume=early, quiet=True)
+    assert "has no checkpoint yet: starting it again" in capsys.readouterr().err
+    assert again["test_acc"] == first["test_acc"]
+    a, b = _weights(straight), _weights(early)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+    assert "partial" not in (early / "metrics.jsonl").read_text()

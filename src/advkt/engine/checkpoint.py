@@ -30,6 +30,8 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from advkt.atomic import fsync, write_text_atomic
+
 
 class CheckpointError(RuntimeError):
     """A checkpoint that is missing, unreadable, or does not match the architecture asked for."""
@@ -37,23 +39,6 @@ class CheckpointError(RuntimeError):
 
 def _tensors(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous().clone() for k, v in state.items()}
-
-
-def _fsync(path: Path) -> None:
-    """Flush a file's or a folder's data to disk (folders: their entries, after a rename)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_text_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    _fsync(tmp)
-    os.replace(tmp, path)
-    _fsync(path.parent)
 
 
 _LEFTOVER = re.compile(r"^\..+\.(tmp|old)(\d+)$")
@@ -108,7 +93,7 @@ def save(
     (tmp / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
     torch.save(state, tmp / "state.pt")
     for f in (*tmp.iterdir(), tmp):
-        _fsync(f)
+        fsync(f)
     if final.exists():  # rewriting the same tag: move the old one aside first
         old = root / f".{tag}.old{os.getpid()}"
         os.replace(final, old)
@@ -116,12 +101,12 @@ def save(
         shutil.rmtree(old, ignore_errors=True)
     else:
         os.replace(tmp, final)
-    _fsync(root)
+    fsync(root)
     last = root / "last"
     if "last" in pointers and last.is_file() and last.read_text().strip() != tag:
-        _write_text_atomic(root / "prev", last.read_text())  # kept to fall back to
+        write_text_atomic(root / "prev", last.read_text())  # kept to fall back to
     for p in pointers:
-        _write_text_atomic(root / p, tag + "\n")
+        write_text_atomic(root / p, tag + "\n")
     live = {(root / p).read_text().strip() for p in POINTERS if (root / p).exists()}
     for d in root.iterdir():
         if d.is_dir() and not d.name.startswith(".") and d.name not in live:
@@ -130,6 +115,11 @@ def save(
 
 
 POINTERS = ("last", "prev", "best")
+
+
+def has_checkpoint(run_dir: str | Path) -> bool:
+    """Whether the run folder holds a checkpoint to resume from."""
+    return (Path(run_dir) / "ckpt" / "last").is_file()
 
 
 def resolve(path: str | Path, pointer: str = "last") -> Path:

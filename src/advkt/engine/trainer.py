@@ -26,6 +26,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from advkt.atomic import write_text_atomic
 from advkt.data import load as load_data
 from advkt.data.augment import augment_batch, to_float
 from advkt.data.base import TensorData
@@ -586,6 +587,9 @@ def train(
     if resume is not None:
         run_dir = Path(resume)
         recipe = recipe_from_json(run_dir / "recipe.json")
+        if not ckpt.has_checkpoint(run_dir):  # killed before its first checkpoint
+            print(f"advkt: {run_dir} has no checkpoint yet: starting it again", file=sys.stderr)
+            resume = None
     device = pick_device(recipe.train.device)
     rank, world = dist.init_from_env(device.type)
     if recipe.train.batch_size % world:
@@ -781,7 +785,7 @@ def train(
         },
     }
     if rank == 0:
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return (summary, method) if return_method else summary
 
 
