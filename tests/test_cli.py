@@ -55,7 +55,7 @@ def test_list_and_profile(capsys):
     assert "78.04k" in out and "3.49x" in out  # resnet8: 78,042 params, 272,474 / 78,042
 
 
-def test_compare_writes_table_plot_and_results(tmp_path):
+def test_compare_writes_table_plot_curves_and_results(tmp_path):
     tree = toy_recipe(tmp_path, "kd", epochs=1)
     kd = _write(tmp_path, tree, "kd.yaml")
     st = toy_recipe(tmp_path, "student", epochs=1)
@@ -72,6 +72,8 @@ def test_compare_writes_table_plot_and_results(tmp_path):
         assert abs(r["mean"] - sum(r["values"]) / 2) < 1e-9
     assert "| student |" in (out / "table.md").read_text()
     assert (out / "plot.png").stat().st_size > 1000
+    curves = json.loads((out / "curves.json").read_text())
+    assert {k: list(v) for k, v in curves.items()} == {r["recipe"]: ["1", "2"] for r in res["rows"]}
 
 
 def test_module_entry_point_runs():

@@ -11,8 +11,9 @@ import yaml
 
 from advkt.compare import compare, doubled_recipe, markdown_table, summarise
 from advkt.recipe import load_recipe
+from advkt.report.curves import collect_curves, dumps, load_curves, mean_curve, read_curve
 from advkt.report.paired import add_paired, fmt_paired, paired_difference
-from advkt.report.plot import mean_curve
+from advkt.report.plot import plot
 from advkt.report.results import row
 from advkt.report.validity import (
     BenchmarkSpecError,
@@ -253,7 +254,23 @@ def test_doubled_recipe_stretches_the_schedule(tmp_path):
     assert r.train.epochs == 240 and r.train.schedule.milestones == [150, 180]  # not mutated
 
 
-def test_mean_curve_skips_missing_and_torn_metrics(tmp_path):
+def test_read_curve_skips_torn_lines_keeps_the_last_record_and_val_acc_only_when_whole(tmp_path):
+    m = tmp_path / "metrics.jsonl"
+    m.write_text(
+        '{"epoch": 2, "test_acc": 20.0, "val_acc": 21.0}\n'
+        '{"epoch": 1, "test_acc": 10.0, "val_acc": 11.0}\n'
+        '{"epoch": 2, "test_acc": 22.0, "val_acc": 23.0}\n'  # resumed: epoch 2 again
+        '"not a record"\n{"epoch": 3, "te'
+    )
+    assert read_curve(m) == {"epoch": [1, 2], "test_acc": [10.0, 22.0], "val_acc": [11.0, 23.0]}
+    m.write_text(
+        '{"epoch": 1, "test_acc": 10.0, "val_acc": 11.0}\n{"epoch": 2, "test_acc": 20.0}\n'
+    )
+    assert read_curve(m) == {"epoch": [1, 2], "test_acc": [10.0, 20.0]}  # no partial val_acc
+    assert read_curve(tmp_path / "missing.jsonl") == {}
+
+
+def _curves_runs(tmp_path):
     runs = tmp_path / "runs"
     (runs / "a-s1").mkdir(parents=True)
     (runs / "a-s1" / "metrics.jsonl").write_text(
@@ -261,8 +278,36 @@ def test_mean_curve_skips_missing_and_torn_metrics(tmp_path):
     )
     (runs / "a-s2").mkdir()
     (runs / "a-s2" / "metrics.jsonl").write_text('{"epoch": 1, "test_acc": 30.0}\n')
-    assert mean_curve(runs, "a", [1, 2, 3]) == ([1, 2], [20.0, 20.0])  # seed 3: no folder
-    assert mean_curve(runs, "b", [1]) == ([], [])
+    return runs
+
+
+def test_collect_curves_and_mean_curve_skip_missing_and_torn_metrics(tmp_path):
+    curves = collect_curves(_curves_runs(tmp_path), {"a": [1, 2, 3], "b": [1]})
+    assert curves == {  # seed 3 and recipe b: no run folder, no entry
+        "a": {
+            "1": {"epoch": [1, 2], "test_acc": [10.0, 20.0]},
+            "2": {"epoch": [1], "test_acc": [30.0]},
+        },
+        "b": {},
+    }
+    assert json.loads(dumps(curves)) == curves and json.loads(dumps({})) == {}
+    assert mean_curve(curves, "a", [1, 2, 3]) == ([1, 2], [20.0, 20.0])
+    assert mean_curve(curves, "a", [2]) == ([1], [30.0])
+    assert mean_curve(curves, "b", [1]) == ([], [])
+    assert mean_curve(curves, "c", [1]) == ([], [])
+    assert load_curves(tmp_path / "missing.json") == {}
+
+
+def test_plot_draws_from_curves_json_without_a_runs_folder(tmp_path):
+    pytest.importorskip("matplotlib")
+    import shutil
+
+    runs = _curves_runs(tmp_path)
+    (tmp_path / "curves.json").write_text(dumps(collect_curves(runs, {"a": [1, 2]})))
+    shutil.rmtree(runs)
+    rows = [_row("student", [20.0, 30.0], recipe="a")]
+    out = plot(rows, tmp_path / "plot.png", curves=load_curves(tmp_path / "curves.json"))
+    assert out == tmp_path / "plot.png" and out.stat().st_size > 5000
 
 
 def test_summarise_without_a_spec_still_judges_and_is_not_valid():
@@ -377,6 +422,14 @@ def test_compare_end_to_end_with_convergence_validity_paired_and_plot(tmp_path, 
     assert "| − student | − KD |" in table and "student4-x2:" in table
     assert "- anchor: teacher anchor" in table
     assert (out / "plot.png").stat().st_size > 5000
+    curves = json.loads((out / "curves.json").read_text())
+    assert list(curves) == ["student4", "kd4", "student4-x2"]
+    for r in res["rows"]:  # one curve per seed, each epoch, ending at the row's figure
+        assert list(curves[r["recipe"]]) == ["1", "2"]
+        for seed, value in zip(["1", "2"], r["values"]):
+            c = curves[r["recipe"]][seed]
+            assert c["epoch"] == list(range(1, r["epochs"] + 1)) and "val_acc" not in c
+            assert len(c["test_acc"]) == r["epochs"] and c["test_acc"][-1] == pytest.approx(value)
 
     # a second compare over the same folder reuses every finished run
     before = (out / "runs" / "student4-x2-s1" / "summary.json").stat().st_mtime_ns

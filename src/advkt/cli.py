@@ -48,7 +48,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         jobs=args.jobs,
     )
     print(result["table"])
-    print(f"wrote {args.out}/table.md, results.json and plot.png", file=sys.stderr)
+    print(f"wrote {args.out}/table.md, results.json, curves.json and plot.png", file=sys.stderr)
     return 0
 
 
@@ -117,7 +117,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="run recipes side by side over seeds")
     c.add_argument("recipes", nargs="+", help="YAML recipes, then key=value overrides")
     c.add_argument("--seeds", default="3", help="N for seeds 1..N, or a list like 2,3")
-    c.add_argument("--out", required=True, help="folder for table.md, plot.png, results.json")
+    c.add_argument(
+        "--out", required=True, help="folder for table.md, plot.png, results.json, curves.json"
+    )
     c.add_argument(
         "--benchmark",
         metavar="FILE",

@@ -27,6 +27,7 @@ from typing import Any
 
 from advkt.engine.trainer import build_teacher, load_splits, train
 from advkt.recipe import Recipe, load_recipe
+from advkt.report.curves import collect_curves, rows_runs, write_curves
 from advkt.report.paired import add_paired, fmt_paired
 from advkt.report.plot import plot
 from advkt.report.results import fmt, row, write_results
@@ -210,7 +211,9 @@ def compare(
     benchmark_spec: str | Path | dict | None = None,
     jobs: int = 1,
 ) -> dict:
-    """Run ``recipes`` over ``seeds`` into ``out``; write results.json, table.md and plot.png.
+    """Run ``recipes`` over ``seeds`` into ``out``; write results.json, table.md, curves.json
+    (each run's accuracy over epochs) and plot.png. The runs themselves go to ``out/runs/``, the
+    working area that a second compare over the same ``out`` resumes from.
 
     ``benchmark_spec``: a YAML file or dict (docs/benchmarks.md) naming the benchmark, its teacher
     anchor and the validity thresholds. ``benchmark`` names the benchmark in results.json (else
@@ -284,7 +287,9 @@ def compare(
         benchmark_spec=report["spec"],
     )
     (out / "table.md").write_text(report["table"])
-    plot(rows, out / "plot.png", runs_dir=out / "runs", teacher=report["validity"]["teacher_acc"])
+    curves = collect_curves(out / "runs", rows_runs(rows))
+    write_curves(out, curves)
+    plot(rows, out / "plot.png", curves=curves, teacher=report["validity"]["teacher_acc"])
     for line in report_lines(report["validity"]):
         print(line, file=sys.stderr)
     return {"rows": rows, "table": report["table"], "validity": report["validity"]}

@@ -3,44 +3,23 @@
 Left: each row's final test accuracy on every seed as a point (jittered a little sideways), the
 mean as a short horizontal bar, the teacher's accuracy as a dashed line; the y range covers every
 point and the teacher with a margin, so the spread is never hidden by a cut axis. Right: the test
-accuracy of each epoch, mean over seeds, read from each run folder's ``metrics.jsonl``.
+accuracy of each epoch, mean over seeds, from the comparison's curves (``curves.json``,
+:mod:`advkt.report.curves`).
 matplotlib is optional (the ``plot`` extra): without it no plot is written.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-
-def read_curve(metrics: Path) -> dict[int, float]:
-    """``{epoch: test_acc}`` from a run's metrics.jsonl; {} when it is missing or unreadable."""
-    out: dict[int, float] = {}
-    try:
-        text = metrics.read_text()
-    except OSError:
-        return out
-    for line in text.splitlines():
-        try:
-            rec = json.loads(line)
-            out[int(rec["epoch"])] = float(rec["test_acc"])
-        except (ValueError, KeyError, TypeError):  # a torn last line, a record without the key
-            continue
-    return out
+from advkt.report.curves import mean_curve
 
 
-def mean_curve(runs_dir: Path, recipe: str, seeds: list[int]) -> tuple[list[int], list[float]]:
-    """Each epoch's test accuracy, mean over the seeds whose run recorded that epoch."""
-    per_epoch: dict[int, list[float]] = {}
-    for s in seeds:
-        for e, acc in read_curve(Path(runs_dir) / f"{recipe}-s{s}" / "metrics.jsonl").items():
-            per_epoch.setdefault(e, []).append(acc)
-    epochs = sorted(per_epoch)
-    return epochs, [sum(per_epoch[e]) / len(per_epoch[e]) for e in epochs]
+def plot(rows: list[dict], path: Path, curves: dict | None = None, teacher: float | None = None):
+    """Write the two-panel plot to ``path``; returns the path, or None without matplotlib.
 
-
-def plot(rows: list[dict], path: Path, runs_dir: Path | None = None, teacher: float | None = None):
-    """Write the two-panel plot to ``path``; returns the path, or None without matplotlib."""
+    ``curves``: the curves.json mapping ({recipe: {seed: curve}}); without it, no curve panel
+    lines."""
     try:
         import matplotlib
 
@@ -79,10 +58,10 @@ def plot(rows: list[dict], path: Path, runs_dir: Path | None = None, teacher: fl
     ax.set_title(f"{dataset}: each seed, mean bar ({n} seeds)", fontsize=9)
 
     drawn = 0
-    if runs_dir is not None:
+    if curves:
         for x, r in enumerate(rows):
-            epochs, accs = mean_curve(runs_dir, r["recipe"], r.get("seeds", []))
-            if not epochs:  # no metrics files: no curve
+            epochs, accs = mean_curve(curves, r["recipe"], r.get("seeds", []))
+            if not epochs:  # no curve recorded for this row
                 continue
             grey = r.get("convergence_check")
             bx.plot(
@@ -104,7 +83,7 @@ def plot(rows: list[dict], path: Path, runs_dir: Path | None = None, teacher: fl
     if drawn or teacher is not None:
         bx.legend(fontsize=6, loc="lower right")
     if not drawn:
-        bx.text(0.5, 0.5, "no metrics.jsonl found", transform=bx.transAxes, ha="center")
+        bx.text(0.5, 0.5, "no curves recorded", transform=bx.transAxes, ha="center")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
