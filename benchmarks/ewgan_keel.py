@@ -10,6 +10,7 @@ EWGAN's default generator steps, the same number for CTGAN, no time cap.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -18,11 +19,12 @@ from advkt.oversample.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 
 if __name__ == "__main__":
+    # relative to where it runs: the command is written into the committed results
     args = [
         "bench",
-        str(ROOT.parent / "shared" / "data" / "keel"),
+        os.path.relpath(ROOT.parent / "shared" / "data" / "keel"),
         "--out",
-        str(ROOT / "benchmarks" / "results" / "ewgan-keel"),
+        os.path.relpath(ROOT / "benchmarks" / "results" / "ewgan-keel"),
         "--folds", "5",
         "--seeds", "0", "1", "2",
         "--jobs", "2",

@@ -139,7 +139,8 @@ def report(args: argparse.Namespace) -> None:
     teacher = build_teacher(runs_dir)
     runs = [json.loads(p.read_text()) for p in sorted(runs_dir.glob("runs/*/eval.json"))]
     runs = [r for r in runs if r["seed"] <= args.seeds and r["rate"] in args.rates]
-    (args.out / "runs.json").write_text(json.dumps({"teacher": teacher, "runs": runs}, indent=2))
+    shown = {**teacher, "run": str(Path(teacher["run"]).relative_to(runs_dir))}  # no machine path
+    (args.out / "runs.json").write_text(json.dumps({"teacher": shown, "runs": runs}, indent=2))
     rows = []
     for label in PEERS:
         for rate in sorted({r["rate"] for r in runs}):
@@ -383,7 +384,8 @@ def structured(args: argparse.Namespace) -> None:
                 t = latency_ms(model, shape, batch=b, warmup=5, repeats=reps)
                 key = f"latency_ms_b{b}"
                 rows[name][key] = min(rows[name].get(key, float("inf")), t)
-    doc = {"machine": machine(), "recipe": str(RECIPES / "robust_group_lenet5.yaml"),
+    recipe_path = (RECIPES / "robust_group_lenet5.yaml").relative_to(ROOT)  # no machine path
+    doc = {"machine": machine(), "recipe": str(recipe_path),
            "kept_channels": info["kept"], "max_abs_output_diff_reloaded_vs_masked": diff,
            "models": rows}  # fmt: skip
     (args.out / "structured.json").write_text(json.dumps(doc, indent=2) + "\n")
