@@ -134,7 +134,7 @@ def test_student_logits_are_read_from_its_global_descriptor():
 
 def test_g_hat_enters_the_descriptor_but_passes_no_gradient_around_the_features():
     torch.manual_seed(4)
-    on, x = _pair()
+    on, x = _pair(detach_hat=True)
     off = HKSANC(on.student, on.teacher, 4, x, detach_hat=False)  # reuses the student's head
     off.load_state_dict(on.state_dict())
     y = torch.tensor([0, 1, 2, 3, 0, 1])

@@ -122,3 +122,19 @@ def test_detached_g_hat_keeps_the_value_and_reaches_the_guide_only_through_m():
     a, _ = one(torch.randn(2, 4, 1), desc)
     gw, gd = torch.autograd.grad(a.square().sum(), [one.guide.weight, desc])
     assert gw.abs().sum() == 0 and gd.abs().sum() == 0
+
+
+def test_m_is_blind_to_the_guide_so_a_detached_guide_gets_no_gradient():
+    """ĝ adds the same amount to every position's score: the softmax M does not change with
+    the descriptor, so with ``detach_hat`` nothing reaches the guide (why it is off)."""
+    torch.manual_seed(2)
+    est = AttentionEstimator(channels=4, desc_dim=3, detach_hat=True)
+    feat = torch.randn(2, 4, 6)
+    _, m1 = est(feat, torch.randn(2, 3))
+    _, m2 = est(feat, 100 * torch.randn(2, 3))
+    torch.testing.assert_close(m1, m2)
+    desc = torch.randn(2, 3, requires_grad=True)
+    a, _ = est(feat, desc)
+    gw, gd = torch.autograd.grad(a.square().sum(), [est.guide.weight, desc])
+    torch.testing.assert_close(gw, torch.zeros_like(gw), rtol=0, atol=1e-6)
+    torch.testing.assert_close(gd, torch.zeros_like(gd), rtol=0, atol=1e-6)

@@ -78,12 +78,12 @@ class AttentionEstimator(nn.Module):
 
     The KSANC figure feeds the raw L into the product where its equation uses L̂; the equation
     is the default (**ours**), ``use_hat=False`` gives :math:`a = \sum_x M(x) L(x)`. Since M sums
-    to 1, the two differ by exactly :math:`\hat g`: with L̂ the guide's output enters the
-    descriptor directly, so a loss on a (L_is) can be lowered through the guide alone, without
-    the feature L. ``detach_hat=True`` (**ours**) keeps the equation's value but stops the
-    gradient of that direct term, :math:`a = \sum_x M(x)\,(L(x) + \mathrm{sg}(\hat g))`: a
-    loss on a then reaches the guide (and g) only through where M looks, and must otherwise be
-    lowered by the feature L itself.
+    to 1, the two differ by exactly :math:`\hat g`. And since ĝ is the same at every position,
+    it adds the same amount to every score, so M (a softmax over positions) does not depend on
+    it: the guide reaches a only through that direct term. ``detach_hat=True`` (**ours**, off
+    by default) keeps the value but stops the term's gradient,
+    :math:`a = \sum_x M(x)\,(L(x) + \mathrm{sg}(\hat g))`: the guide then gets no gradient
+    from a loss on a at all, while its output still enters a (in HKSANC it grew without bound).
 
     Returns:
         ``(a, M)``: the squeezed descriptor (N, C) and the attention weights (N, *S), which sum
