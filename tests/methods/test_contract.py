@@ -12,8 +12,7 @@ MLPs (tests/engine/toy.py) through the engine's public path, and must
 
 ``MINIMAL`` is each method's minimal valid recipe, as overrides on ``toy_recipe``. A method added
 to the registry without a row here fails ``test_the_cases_are_what_advkt_list_methods_prints``.
-``SWITCHES`` (at the end) trains settings that change a loss inside a run; the known engine bugs
-they hit are strict xfails.
+``SWITCHES`` (at the end) trains settings that change a loss inside a run.
 """
 
 from __future__ import annotations
@@ -297,37 +296,17 @@ def test_resume_after_the_first_epoch_is_bit_exact(out, tmp_path, method):
         }
 
 
-# switches that change a method's loss inside a run (so not in MINIMAL), each trained 2 epochs;
-# a strict xfail is an engine bug, its reason in one line
-_FUSED_SGD = (
-    "engine bug: fused SGD with momentum raises once a parameter gets its first gradient after "
-    "the others have momentum buffers (the classifier, which the first phase leaves alone)"
-)
+# switches that change a method's loss inside a run (so not in MINIMAL), each trained 2 epochs:
+# a classifier that gets its first gradient after a warm-up or an init stage (SGD momentum state
+# created late), and logged terms that change mid-epoch (admm drops admm_penalty at the prune)
 SWITCHES = [
+    pytest.param("dense_flow", ["method.args.warmup_epochs=1"], id="dense_flow-warmup"),
     pytest.param(
-        "dense_flow",
-        ["method.args.warmup_epochs=1"],
-        marks=pytest.mark.xfail(strict=True, raises=TypeError, reason=_FUSED_SGD),
-        id="dense_flow-warmup",
+        "fsp", ["method.args.protocol=two_stage", "method.args.init_epochs=1"], id="fsp-two_stage"
     ),
-    pytest.param(
-        "fsp",
-        ["method.args.protocol=two_stage", "method.args.init_epochs=1"],
-        marks=pytest.mark.xfail(strict=True, raises=TypeError, reason=_FUSED_SGD),
-        id="fsp-two_stage",
-    ),
-    pytest.param(
-        "admm",
-        ["method.args.prune_epoch=0.5"],
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=RuntimeError,
-            reason="engine bug: _train_epoch sizes a step's logged-terms vector at an epoch's "
-            "first batch; admm drops admm_penalty at a mid-epoch prune_epoch",
-        ),
-        id="admm-prune_mid_epoch",
-    ),
-    # the same mid-epoch prune with logged terms that stay the same: trains
+    pytest.param("admm", ["method.args.prune_epoch=0.5"], id="admm-prune_mid_epoch"),
+    pytest.param("dense_flow", ["method.args.warmup_epochs=0.5"], id="dense_flow-warmup_mid"),
+    # the same mid-epoch prune with logged terms that stay the same
     pytest.param("robust", ["method.args.prune_epoch=1.5"], id="robust-prune_mid_epoch"),
 ]
 

@@ -168,7 +168,9 @@ def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bo
     for name, (params, spec) in method.param_groups().items():
         params = [p for p in params if p.requires_grad]
         s = recipe.train.optimizer.model_dump() if spec is None else spec
-        # one fused kernel over all parameters instead of a Python loop over them (CPU and CUDA)
+        # Adam: one fused kernel over all parameters instead of a Python loop (CPU and CUDA).
+        # Not SGD: fused SGD with momentum fails when a parameter gets its first gradient after
+        # the others have momentum (a classifier trained only after a warm-up or an init stage)
         fused = {"fused": True} if params and params[0].device.type in ("cpu", "cuda") else {}
         if s["name"] == "sgd":
             opt = torch.optim.SGD(
@@ -177,7 +179,6 @@ def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bo
                 momentum=s.get("momentum", 0.0),
                 weight_decay=s.get("weight_decay", 0.0),
                 nesterov=s.get("nesterov", False),
-                **fused,
             )
         else:
             cls = torch.optim.Adam if s["name"] == "adam" else torch.optim.AdamW
@@ -487,11 +488,13 @@ def _train_epoch(
     t = recipe.train
     steps_per_epoch = max(1, len(data) // t.batch_size)
     steps = method.steps()
-    # per step: the logged terms as one vector, their sums, and the step at which each first
-    # went non-finite (-1: never); a few tensor ops a step, no host sync until a check
-    names: dict[str, list[str]] = {}
-    sums: dict[str, torch.Tensor] = {}
-    first_bad: dict[str, torch.Tensor] = {}
+    # per step and set of logged terms (a method may change its terms mid-epoch, e.g. at a
+    # warm-up's end): the terms as one vector, their sums, how many steps logged them and the
+    # step at which each first went non-finite (-1: never); no host sync until a check
+    names: dict[tuple, list[str]] = {}
+    sums: dict[tuple, torch.Tensor] = {}
+    counts: dict[tuple, int] = {}
+    first_bad: dict[tuple, torch.Tensor] = {}
     params = {name: [p for g in o.param_groups for p in g["params"]] for name, o in optims.items()}
     method.train()
     batches = epoch_batches(
@@ -527,32 +530,45 @@ def _train_epoch(
             scaler.step(opt) if scaler else opt.step()
             method.after_step(name, opt.param_groups[0]["lr"])
             vals = torch.stack([v.detach().float() for v in out.values()])
-            if name not in sums:
-                names[name] = [f"{name}/{k}" for k in out]
-                sums[name] = torch.zeros_like(vals)
-                first_bad[name] = torch.full(vals.shape, -1, device=vals.device)
-            sums[name] += vals
-            first_bad[name] = torch.where(
-                (first_bad[name] < 0) & ~torch.isfinite(vals), i, first_bad[name]
+            key = (name, *out)
+            if key not in sums:
+                names[key] = [f"{name}/{k}" for k in out]
+                sums[key], counts[key] = torch.zeros_like(vals), 0
+                first_bad[key] = torch.full(vals.shape, -1, device=vals.device)
+            sums[key] += vals
+            counts[key] += 1
+            first_bad[key] = torch.where(
+                (first_bad[key] < 0) & ~torch.isfinite(vals), i, first_bad[key]
             )
         if scaler:
             scaler.update()
         if (i + 1) % t.check_every == 0 or i + 1 == steps_per_epoch:
             _check_finite(names, sums, first_bad, epoch)
             if not quiet and rank == 0:
-                shown = _flat(names, sums)
-                bar.set_postfix({k.split("/")[-1]: f"{v / (i + 1):.3g}" for k, v in shown[:4]})
-    return {k: v / steps_per_epoch for k, v in _flat(names, sums)}
+                shown = list(_means(names, sums, counts).items())
+                bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in shown[:4]})
+    return _means(names, sums, counts)
 
 
-def _flat(names: dict[str, list[str]], vectors: dict[str, torch.Tensor]) -> list[tuple]:
+def _flat(names: dict[tuple, list[str]], vectors: dict[tuple, torch.Tensor]) -> list[tuple]:
     return [(k, v) for n in names for k, v in zip(names[n], vectors[n].tolist())]
 
 
+def _means(names: dict, sums: dict, counts: dict) -> dict[str, float]:
+    """Each logged term's mean over the steps that logged it."""
+    total: dict[str, float] = {}
+    n: dict[str, int] = {}
+    for key in names:
+        for k, v in zip(names[key], sums[key].tolist()):
+            total[k] = total.get(k, 0.0) + v
+            n[k] = n.get(k, 0) + counts[key]
+    return {k: total[k] / n[k] for k in total}
+
+
 def _check_finite(
-    names: dict[str, list[str]],
-    sums: dict[str, torch.Tensor],
-    first_bad: dict[str, torch.Tensor],
+    names: dict[tuple, list[str]],
+    sums: dict[tuple, torch.Tensor],
+    first_bad: dict[tuple, torch.Tensor],
     epoch: int,
 ) -> None:
     """Raise if a logged term went NaN/inf; name the first (the total last among equals)."""
