@@ -8,6 +8,7 @@ import importlib.util
 import json
 import os
 import sys
+from pathlib import Path
 
 from advkt import __version__
 
@@ -17,11 +18,22 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from advkt.recipe import load_recipe
 
     if args.resume:
+        if args.recipe or args.overrides or args.run_dir:
+            given = " ".join([args.recipe or "", *args.overrides]).strip() or "--run-dir"
+            raise ValueError(
+                f"--resume continues {args.resume} with its own recipe.json; {given!r} would "
+                "be ignored (to change a run, start a new one from its recipe)"
+            )
         summary = train(None, resume=args.resume, quiet=args.quiet)
     else:
         if not args.recipe:
             raise ValueError("advkt train needs a RECIPE (or --resume RUN)")
         recipe = load_recipe(args.recipe, args.overrides)
+        if args.run_dir and (Path(args.run_dir) / "recipe.json").is_file():
+            raise ValueError(
+                f"--run-dir {args.run_dir} already holds a run; resume it with --resume "
+                f"{args.run_dir}, or choose another folder"
+            )
         summary = train(recipe, run_dir=args.run_dir, quiet=args.quiet)
     print(
         json.dumps(

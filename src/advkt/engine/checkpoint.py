@@ -167,11 +167,7 @@ def load_model_weights(model: nn.Module, ckpt: Path, expected_spec: dict | None 
 
 def load_method(method: nn.Module, ckpt: Path) -> dict[str, Any]:
     """Restore a whole method (student + its parts) and return the training state."""
-    try:
-        student = load_file(str(ckpt / "model.safetensors"))
-        rest = load_file(str(ckpt / "method.safetensors"))
-    except Exception as exc:  # safetensors raises its own error types
-        raise CheckpointError(f"cannot read the weights in {ckpt}: {exc}") from None
+    student, rest = (_read_weights(ckpt / f) for f in ("model.safetensors", "method.safetensors"))
     full = {f"student.{k}": v for k, v in student.items()} | rest
     _load_strict(method, full, ckpt)
     try:
@@ -179,6 +175,13 @@ def load_method(method: nn.Module, ckpt: Path) -> dict[str, Any]:
     except Exception as exc:  # unpickling errors, truncation, a refused global
         msg = str(exc).split("\n")[0]  # not PyTorch's advice to load with weights_only=False
         raise CheckpointError(f"cannot read {ckpt / 'state.pt'}: {msg}") from None
+
+
+def _read_weights(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        return load_file(str(path))
+    except Exception as exc:  # safetensors raises its own error types
+        raise CheckpointError(f"cannot read the weights {path}: {exc}") from None
 
 
 def load_resumable(method: nn.Module, run_dir: str | Path) -> tuple[dict[str, Any], Path]:

@@ -613,11 +613,6 @@ def train(
             f"train.batch_size {recipe.train.batch_size} is not divisible by the {world} processes"
         )
     run_dir = Path(run_dir) if run_dir is not None else new_run_dir(recipe)
-    if rank == 0:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_recipe(recipe, run_dir / "recipe.json")
-        if resume is None:  # a fresh run owns its metrics file
-            (run_dir / "metrics.jsonl").unlink(missing_ok=True)
 
     torch.manual_seed(recipe.seed)
     data = load_splits(recipe)
@@ -634,6 +629,11 @@ def train(
     optims, scheduled = build_optimizers(method, recipe)
     base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
     autocast, scaler = autocast_for(device, recipe.train.amp)
+    if rank == 0:  # only once data, teacher and method are built: a failed set-up leaves no folder
+        run_dir.mkdir(parents=True, exist_ok=True)
+        save_recipe(recipe, run_dir / "recipe.json")
+        if resume is None:  # a fresh run owns its metrics file
+            (run_dir / "metrics.jsonl").unlink(missing_ok=True)
 
     y_train = labelled_targets(
         data.train.y, recipe.data.labelled_fraction, data.train.num_classes, recipe.seed
