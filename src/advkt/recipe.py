@@ -100,6 +100,7 @@ class TrainSpec(_Strict):
     # without augmentation or attack: compute the teacher's outputs on the training split once
     # and read them by sample index (false: run the teacher on every batch)
     cache_teacher: bool = True
+    tensorboard: bool = False  # also write the metrics as TensorBoard events (<run>/tensorboard)
 
 
 class MethodSpec(_Strict):

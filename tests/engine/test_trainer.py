@@ -303,3 +303,33 @@ def test_a_run_killed_before_its_first_checkpoint_resumes_from_the_start(tmp_pat
     for k in a:
         torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
     assert "partial" not in (early / "metrics.jsonl").read_text()
+
+
+def test_tensorboard_events_hold_the_metrics_and_a_resume_drops_redone_epochs(tmp_path):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    tree = toy_recipe(tmp_path, "kd", epochs=3)
+    tree["train"]["tensorboard"] = True
+    run = tmp_path / "run"
+    train(load_recipe(base=tree), run_dir=run, quiet=True)
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+
+    def scalars(tag):
+        acc = EventAccumulator(str(run / "tensorboard"))
+        acc.Reload()
+        return [(e.step, e.value) for e in acc.Scalars(tag)]
+
+    assert scalars("test_acc") == [(x["epoch"], pytest.approx(x["test_acc"])) for x in lines]
+    assert [s for s, _ in scalars("student/loss")] == [1, 2, 3]
+    # resumed from epoch 2 (as after a kill during epoch 3): epoch 3 is written again, not twice
+    (run / "ckpt" / "last").write_text((run / "ckpt" / "prev").read_text())
+    assert (run / "ckpt" / "last").read_text().strip() == "e0002"
+    (run / "summary.json").unlink()
+    train(None, resume=run, quiet=True)
+    assert [s for s, _ in scalars("test_acc")] == [1, 2, 3]
+    assert [json.loads(x)["epoch"] for x in (run / "metrics.jsonl").read_text().splitlines()] == [
+        1,
+        2,
+        3,
+    ]

@@ -32,6 +32,7 @@ from advkt.data.augment import augment_batch, to_float
 from advkt.data.base import TensorData
 from advkt.engine import checkpoint as ckpt
 from advkt.engine import distributed as dist
+from advkt.engine.tensorboard import EpochWriter
 from advkt.methods.base import Batch, Method
 from advkt.models import Features, build_model
 from advkt.recipe import Recipe, RecipeError, load_recipe, recipe_from_json, save_recipe
@@ -693,6 +694,7 @@ def train(
         else None
     )
     acc, val_acc = float("nan"), None
+    board = EpochWriter(run_dir, start) if recipe.train.tensorboard and rank == 0 else None
     for epoch in range(start, recipe.train.epochs):
         t0 = time.perf_counter()
         try:
@@ -746,6 +748,8 @@ def train(
             }
             with open(run_dir / "metrics.jsonl", "a") as fh:
                 fh.write(json.dumps(record) + "\n")
+            if board is not None:
+                board.write(record)
             if not quiet:
                 shown = " ".join(f"{k}={v:.4g}" for k, v in losses.items())
                 val = f"val_acc={val_acc:.2f} " if val_acc is not None else ""
@@ -775,6 +779,8 @@ def train(
         acc = evaluate(method.student, data.test, device, bs, autocast)
         if data.val is not None:
             val_acc = evaluate(method.student, data.val, device, bs, autocast)
+    if board is not None:
+        board.close()
     summary = {
         "name": recipe.name,
         "method": recipe.method.name,
