@@ -119,8 +119,9 @@ class Recipe(_Strict):
     out: str = "runs"
 
     def digest(self) -> str:
-        """A short content hash, for caching a teacher trained from this recipe."""
-        blob = json.dumps(self.model_dump(mode="json"), sort_keys=True).encode()
+        """A short content hash, for caching a teacher trained from this recipe: everything but
+        ``out`` (where runs are written is not what they compute)."""
+        blob = json.dumps(self.model_dump(mode="json", exclude={"out"}), sort_keys=True).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from advkt.data import resolve_root
-from advkt.data._cache import cache_dir, source_key
+from advkt.data.cache import cache_dir, source_key
 from advkt.registry import DATASETS, UnknownNameError
 
 

@@ -35,7 +35,8 @@ def test_run_folder_holds_recipe_metrics_summary_and_checkpoints(tmp_path):
     assert s["teacher_acc"] > 90  # the toy blobs are separable; the teacher learnt them
 
 
-def test_cached_teacher_is_reused_and_retrained_when_its_weights_are_gone(tmp_path):
+def test_cached_teacher_is_reused_and_retrained_when_its_weights_are_gone(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path))  # teachers train into the cache
     import shutil
 
     r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
@@ -197,7 +198,8 @@ def test_best_checkpoint_is_chosen_on_the_validation_split_never_on_test(tmp_pat
     assert not (tmp_path / "b" / "ckpt" / "best").exists()
 
 
-def test_teacher_takes_its_own_train_overrides_and_its_cache_key_follows(tmp_path):
+def test_teacher_takes_its_own_train_overrides_and_its_cache_key_follows(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path))  # teachers train into the cache
     r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
     data = load_splits(r).train
     build_teacher(r, data, quiet=True)
@@ -215,7 +217,8 @@ def test_teacher_takes_its_own_train_overrides_and_its_cache_key_follows(tmp_pat
     assert len(list((tmp_path / "teachers").iterdir())) == 2
 
 
-def test_committed_teacher_folder_is_found_relative_to_the_recipe(tmp_path):
+def test_committed_teacher_folder_is_found_relative_to_the_recipe(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path))  # teachers train into the cache
     import shutil
 
     import yaml
@@ -333,3 +336,13 @@ def test_tensorboard_events_hold_the_metrics_and_a_resume_drops_redone_epochs(tm
         2,
         3,
     ]
+
+
+def test_a_teacher_recipe_is_trained_once_for_every_output_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
+    for out in ("a", "b"):
+        (tmp_path / out).mkdir()
+        r = load_recipe(base=toy_recipe(tmp_path / out, "kd", epochs=1))
+        build_teacher(r, load_splits(r).train, quiet=True)
+    (run,) = (tmp_path / "cache" / "teachers").iterdir()
+    assert not (tmp_path / "a" / "teachers").exists() and not (tmp_path / "b" / "teachers").exists()

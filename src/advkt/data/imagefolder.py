@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advkt.data._cache import cached_tensors, source_key
 from advkt.data._files import pool_context
 from advkt.data.base import DataError, TensorData
+from advkt.data.cache import cached_tensors, source_key
 from advkt.registry import register_dataset
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")

@@ -28,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advkt.data._cache import cached_tensors
 from advkt.data.base import DataError, TensorData
+from advkt.data.cache import cached_tensors
 from advkt.registry import register_dataset
 
 TEMPLATE_LEN = 12

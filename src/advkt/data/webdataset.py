@@ -3,7 +3,7 @@ are samples ``KEY.jpg|jpeg|png`` (the image) + ``KEY.cls`` (the class index as t
 
 Shards are decoded with Pillow in a process pool (one shard per task) into one uint8 tensor
 (N, C, H, W), in sorted shard order and tar order within a shard, and cached in the library's
-cache folder (see ``_cache``): an epoch never touches a JPEG decoder.
+cache folder (see ``advkt.data.cache``): an epoch never touches a JPEG decoder.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advkt.data._cache import cached_tensors, source_key
 from advkt.data._files import pool_context
 from advkt.data.base import DataError, TensorData
+from advkt.data.cache import cached_tensors, source_key
 from advkt.registry import register_dataset
 
 IMAGE_EXTS = ("jpg", "jpeg", "png")

@@ -30,6 +30,7 @@ from advkt.atomic import write_text_atomic
 from advkt.data import load as load_data
 from advkt.data.augment import augment_batch, to_float
 from advkt.data.base import TensorData
+from advkt.data.cache import cache_dir
 from advkt.engine import checkpoint as ckpt
 from advkt.engine import distributed as dist
 from advkt.engine.tensorboard import EpochWriter
@@ -116,7 +117,8 @@ def build_teacher(recipe: Recipe, data: TensorData, quiet: bool) -> nn.Module | 
                 f"teacher recipe {t.recipe} trains a '{trecipe.student.model}' "
                 f"{trecipe.student.args}, but 'teacher' asks for '{t.model}' {t.args}"
             )
-        run_dir = Path(recipe.out) / "teachers" / f"{trecipe.name}-{trecipe.digest()}"
+        # one cache for every output folder: a teacher recipe is trained once per machine
+        run_dir = cache_dir() / "teachers" / f"{trecipe.name}-{trecipe.digest()}"
         # a finished run whose weights are gone (committed results keep metrics, not ckpt/)
         # is trained again rather than failing to load
         if not ((run_dir / "summary.json").is_file() and (run_dir / "ckpt" / "last").is_file()):

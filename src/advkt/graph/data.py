@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from advkt.data.base import DataError
+from advkt.data.cache import cache_dir as library_cache_dir
 from advkt.data.cifar import RestrictedUnpickler
 
 PLANETOID = {"Cora": "cora", "CiteSeer": "citeseer"}
@@ -26,10 +27,7 @@ _SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
 
 def cache_dir(cache: str | Path | None = None) -> Path:
     """The library's cache folder: ``cache``, else ``$ADVKT_CACHE``, else ``~/.cache/advkt``."""
-    if cache is not None:
-        return Path(cache)
-    env = os.environ.get("ADVKT_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "advkt"
+    return Path(cache) if cache is not None else library_cache_dir()
 
 
 def data_root(root: str | Path | None = None) -> Path:

@@ -371,7 +371,7 @@ class HKSANC(Method):
         :meth:`teacher_key`: an auxiliary linear classifier on each squeezed descriptor is
         trained to predict the teacher's own class (its arg-max), so no label is needed. The
         engine's batches here are the same for every seed, so every seed shares one fit."""
-        from advkt.data._cache import cached_tensors
+        from advkt.data.cache import cached_tensors
 
         if self.lambda_is <= 0:
             return
