@@ -346,3 +346,20 @@ def test_a_teacher_recipe_is_trained_once_for_every_output_folder(tmp_path, monk
         build_teacher(r, load_splits(r).train, quiet=True)
     (run,) = (tmp_path / "cache" / "teachers").iterdir()
     assert not (tmp_path / "a" / "teachers").exists() and not (tmp_path / "b" / "teachers").exists()
+
+
+def test_an_unknown_optimiser_in_a_methods_own_spec_is_an_error(tmp_path):
+    from advkt.engine.trainer import build_optimizers
+    from advkt.recipe import RecipeError
+
+    class Odd(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(2))
+
+        def param_groups(self):
+            return {"disc": ([self.w], {"name": "rmsprop", "lr": 0.1})}
+
+    r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
+    with pytest.raises(RecipeError, match="optimiser 'rmsprop' of parameter group 'disc'"):
+        build_optimizers(Odd(), r)

@@ -183,7 +183,7 @@ def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bo
                 weight_decay=s.get("weight_decay", 0.0),
                 nesterov=s.get("nesterov", False),
             )
-        else:
+        elif s["name"] in ("adam", "adamw"):
             cls = torch.optim.Adam if s["name"] == "adam" else torch.optim.AdamW
             opt = cls(
                 params,
@@ -191,6 +191,10 @@ def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bo
                 betas=tuple(s.get("betas", (0.9, 0.999))),
                 weight_decay=s.get("weight_decay", 0.0),
                 **fused,
+            )
+        else:  # a method's own optimiser spec: the recipe's is checked by its schema
+            raise RecipeError(
+                f"optimiser '{s['name']}' of parameter group '{name}': expected sgd, adam or adamw"
             )
         optims[name] = opt
         scheduled[name] = spec is None or spec.get("schedule", False)
