@@ -77,7 +77,8 @@ MINIMAL: dict[str, list[str]] = {
 # checks known not to hold: (method, check) -> reason (strict xfail: a fix makes the test fail)
 XFAIL: dict[tuple[str, str], str] = {}
 
-REGISTERED = METHODS.names()
+# the library's methods (test modules register a few of their own, e.g. an exploding KD)
+REGISTERED = [m for m in METHODS.names() if not METHODS.get(m).__module__.startswith("tests.")]
 
 
 def _case(check: str) -> list:
@@ -170,11 +171,16 @@ def one_epoch(out):
 # --------------------------------------------------------------------------- the checks
 
 
+def _from_tests(name: str) -> bool:
+    return METHODS.get(name).__module__.startswith("tests.")
+
+
 def test_the_cases_are_what_advkt_list_methods_prints(capsys):
     from advkt.cli import main
 
     assert main(["list", "methods"]) == 0
-    listed = capsys.readouterr().out.split()
+    # methods that other test modules register for their own use are not the library's
+    listed = [m for m in capsys.readouterr().out.split() if not _from_tests(m)]
     assert listed and listed == REGISTERED
     assert sorted(MINIMAL) == REGISTERED, "a registered method needs its row in MINIMAL"
 

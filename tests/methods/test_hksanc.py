@@ -208,7 +208,8 @@ def test_bad_input_is_a_clear_error():
         _pair(guide="tail")
 
 
-def test_teacher_checkpoint_of_another_architecture_is_refused(tmp_path):
+def test_teacher_checkpoint_of_another_architecture_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path))  # teachers train into the cache
     tree = toy_recipe(tmp_path, "hksanc", epochs=1)
     r = load_recipe(base=tree)
     build_teacher(r, load_splits(r).train, quiet=True)  # trains the 32-32 teacher
