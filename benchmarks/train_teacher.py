@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     run_dir = Path(args.run_dir or Path("runs") / "teachers" / args.name)
     if (run_dir / "summary.json").is_file():
         summary = json.loads((run_dir / "summary.json").read_text())
-    elif (run_dir / "ckpt" / "last").is_file():
+    elif ckpt.has_checkpoint(run_dir):
         summary = train(None, resume=run_dir)
     else:
         summary = train(recipe, run_dir=run_dir)

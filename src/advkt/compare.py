@@ -25,6 +25,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
+from advkt.engine.checkpoint import has_checkpoint
 from advkt.engine.trainer import build_teacher, load_splits, train
 from advkt.recipe import Recipe, load_recipe
 from advkt.report.curves import collect_curves, rows_runs, write_curves
@@ -85,7 +86,7 @@ def run_one(recipe: Recipe, runs_dir: Path, quiet: bool = True) -> dict:
         _check_same_recipe(recipe, run_dir)
     if (run_dir / "summary.json").is_file():
         s = json.loads((run_dir / "summary.json").read_text())
-    elif (run_dir / "ckpt" / "last").is_file():
+    elif has_checkpoint(run_dir):
         s = train(None, resume=run_dir, quiet=quiet)
     else:
         s = train(recipe, run_dir=run_dir, quiet=quiet)

@@ -121,7 +121,7 @@ def build_teacher(recipe: Recipe, data: TensorData, quiet: bool) -> nn.Module | 
         run_dir = cache_dir() / "teachers" / f"{trecipe.name}-{trecipe.digest()}"
         # a finished run whose weights are gone (committed results keep metrics, not ckpt/)
         # is trained again rather than failing to load
-        if not ((run_dir / "summary.json").is_file() and (run_dir / "ckpt" / "last").is_file()):
+        if not ((run_dir / "summary.json").is_file() and ckpt.has_checkpoint(run_dir)):
             train(trecipe, run_dir=run_dir, quiet=quiet)
         where = ckpt.resolve(run_dir)
     else:
@@ -171,10 +171,6 @@ def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bo
     for name, (params, spec) in method.param_groups().items():
         params = [p for p in params if p.requires_grad]
         s = recipe.train.optimizer.model_dump() if spec is None else spec
-        # Adam: one fused kernel over all parameters instead of a Python loop (CPU and CUDA).
-        # Not SGD: fused SGD with momentum fails when a parameter gets its first gradient after
-        # the others have momentum (a classifier trained only after a warm-up or an init stage)
-        fused = {"fused": True} if params and params[0].device.type in ("cpu", "cuda") else {}
         if s["name"] == "sgd":
             opt = torch.optim.SGD(
                 params,
@@ -185,6 +181,10 @@ def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bo
             )
         elif s["name"] in ("adam", "adamw"):
             cls = torch.optim.Adam if s["name"] == "adam" else torch.optim.AdamW
+            # one fused kernel over all parameters instead of a Python loop (CPU and CUDA); not
+            # for SGD: fused SGD with momentum fails when a parameter gets its first gradient
+            # after the others have momentum (a classifier trained only after a warm-up)
+            fused = {"fused": True} if params and params[0].device.type in ("cpu", "cuda") else {}
             opt = cls(
                 params,
                 lr=s["lr"],
