@@ -28,7 +28,7 @@ the equation (``use_hat``, **ours** against the figure's L). ĝ is the same at e
 so it shifts every score by the same amount and M does not depend on it: the guide reaches a
 only through the direct ĝ term. ``detach_hat=True`` (**ours**, off) stops that term's gradient;
 the guide then gets no gradient at all while its value still enters a, and on MNIST-1D it grew
-until L_is reached 1e16 and the student fell to chance (8.0 and 26.6 % on seeds 1-2, 150
+until L_is reached 1e16 and the student collapsed (8.0 and 26.6 % on seeds 1-2, 150
 epochs). Both sides use the same estimator.
 
 Student objective, with t the teacher's logits, y the label (-1: unlabelled, skipped by CE) and
