@@ -114,13 +114,16 @@ class AttentionEstimator(nn.Module):
             )
         n = feat.shape[0]
         spatial = feat.shape[2:]
-        flat = feat.flatten(2)  # (N, C, P)
-        g_hat = self.guide(desc).unsqueeze(2)
-        hat = flat + g_hat
-        weights = torch.softmax(self.score(hat).squeeze(1), dim=1)  # (N, P)
-        if not self.use_hat:
-            source = flat
-        else:
-            source = flat + g_hat.detach() if self.detach_hat else hat
-        a = torch.bmm(source, weights.unsqueeze(2)).squeeze(2)
+        # computed as a = sum_x M(x) L(x) + g_hat with M = softmax_x(w . L(x) + b): the same
+        # numbers as the formula (M sums to 1, and w . g_hat shifts every score equally), without
+        # building L_hat, the one (N, C, P) tensor the formula adds. Positions-major (N, P, C):
+        # the layout a Conv1x1 output already has in memory; the weighted sum is a multiply and a
+        # sum (on a CPU several times faster than a batch of (C, P) x (P, 1) products).
+        flat = feat.flatten(2).transpose(1, 2)  # (N, P, C)
+        scores = nn.functional.linear(flat, self.score.weight, self.score.bias)  # (N, P, 1)
+        weights = torch.softmax(scores, dim=1)
+        a = (flat * weights).sum(1)  # (N, C)
+        if self.use_hat:
+            g_hat = self.guide(desc)
+            a = a + (g_hat.detach() if self.detach_hat else g_hat)
         return a, weights.view(n, *spatial)
