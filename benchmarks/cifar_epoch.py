@@ -14,16 +14,21 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from contextlib import nullcontext
 
 import torch
 
 from advkt.engine import trainer
+from advkt.engine.optim import build_optimizers
+from advkt.engine.splits import load_splits
+from advkt.engine.teacher import model_spec
+from advkt.models import build_model
 from advkt.recipe import load_recipe
 from advkt.report.results import row, write_results
 
 
 def step_time(recipe, data, method, steps: int) -> float:
-    optims, scheduled = trainer.build_optimizers(method, recipe)
+    optims, scheduled = build_optimizers(method, recipe)
     base = {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
     sub = data.train.subset(torch.arange(steps * recipe.train.batch_size))
     t0 = time.perf_counter()
@@ -38,7 +43,7 @@ def step_time(recipe, data, method, steps: int) -> float:
         base,
         0,
         torch.device("cpu"),
-        trainer.nullcontext,
+        nullcontext,
         None,
         0,
         1,
@@ -56,10 +61,10 @@ def main() -> None:
     r_aug = load_recipe("recipes/cifar10/student_resnet20.yaml")
     r_none = load_recipe("recipes/cifar10/student_resnet20.yaml", ["data.augment={}"])
     t0 = time.perf_counter()
-    data = trainer.load_splits(r_aug)
+    data = load_splits(r_aug)
     load_s = time.perf_counter() - t0
     torch.manual_seed(0)
-    model = trainer.build_model(trainer.model_spec(r_aug.student, data.train))
+    model = build_model(model_spec(r_aug.student, data.train))
     method = trainer.build_method(r_aug, model, None, data.train, torch.device("cpu"))
     step_time(r_aug, data, method, 3)  # warm-up
     times = {"augment": [], "no_augment": []}

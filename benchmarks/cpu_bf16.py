@@ -3,7 +3,7 @@
 A step is the teacher's forward under no_grad, the student's forward and backward with
 0.1·CE + 0.9·T²·KL, and an SGD update, on one batch of CIFAR-10-shaped inputs, the two precisions
 interleaved in one process so that they share the machine's load. The step is the engine's
-(``advkt.engine.trainer.autocast_for`` gives the autocast the engine uses). Reports the median
+(``advkt.engine.precision.autocast_for`` gives the autocast the engine uses). Reports the median
 step time of each precision and the ratio fp32 / bf16 (> 1: bf16 is faster). Usage:
 
     OMP_NUM_THREADS=2 python benchmarks/cpu_bf16.py --out benchmarks/results/cpu-bf16
@@ -18,7 +18,7 @@ import time
 import torch
 import torch.nn.functional as F
 
-from advkt.engine.trainer import autocast_for, cpu_has_native_bf16
+from advkt.engine.precision import autocast_for, cpu_has_native_bf16
 from advkt.losses.kd import kd_loss
 from advkt.models import build_model
 from advkt.report.results import row, write_results

@@ -17,12 +17,18 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
 
+from advkt.data.augment import to_float
 from advkt.engine import trainer
+from advkt.engine.optim import build_optimizers
+from advkt.engine.splits import load_splits
+from advkt.engine.teacher import model_spec
 from advkt.losses.kd import kd_loss
+from advkt.models import build_model
 from advkt.recipe import load_recipe
 from advkt.report.results import row, write_results
 
@@ -52,17 +58,17 @@ def setup(recipe_path: str, overrides: list[str], method: str, batch: int):
             "train.epochs=1",
         ],
     )
-    data = trainer.load_splits(r)
-    teacher = trainer.build_model(trainer.model_spec(r.teacher, data.train)).eval()
+    data = load_splits(r)
+    teacher = build_model(model_spec(r.teacher, data.train)).eval()
     teacher.requires_grad_(False)
     torch.manual_seed(0)
-    student = trainer.build_model(trainer.model_spec(r.student, data.train))
+    student = build_model(model_spec(r.student, data.train))
     m = trainer.build_method(r, student, teacher, data.train, torch.device("cpu"))
     return r, data, teacher, m
 
 
 def engine_epoch(r, data, teacher, m) -> float:
-    optims, scheduled = trainer.build_optimizers(m, r)
+    optims, scheduled = build_optimizers(m, r)
     base = {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
     y = data.train.y
     t0 = time.perf_counter()
@@ -77,7 +83,7 @@ def engine_epoch(r, data, teacher, m) -> float:
         base,
         0,
         torch.device("cpu"),
-        trainer.nullcontext,
+        nullcontext,
         None,
         0,
         1,
@@ -94,7 +100,7 @@ def bare_epoch(r, data, teacher, student) -> float:
     t0 = time.perf_counter()
     for i in range(len(y_all) // b):
         idx = order[i * b : (i + 1) * b]
-        x, y = trainer.to_float(x_all[idx], data.train.mean, data.train.std), y_all[idx]
+        x, y = to_float(x_all[idx], data.train.mean, data.train.std), y_all[idx]
         with torch.no_grad():
             t = teacher(x)
         s = student(x)

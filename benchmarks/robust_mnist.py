@@ -96,8 +96,8 @@ def build_teacher(runs: Path) -> dict:
     """Train (once, cached under ``runs``) the robust dense teacher, and evaluate it."""
     _threads()
     from advkt.engine import checkpoint as ckpt
-    from advkt.engine.trainer import build_teacher as build
-    from advkt.engine.trainer import load_splits
+    from advkt.engine.splits import load_splits
+    from advkt.engine.teacher import build_teacher as build
     from advkt.recipe import load_recipe
 
     recipe = load_recipe(RECIPES / PEERS["ours (robust l1)"], [f"out={runs}"])
@@ -331,8 +331,9 @@ def structured(args: argparse.Namespace) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from advkt.attacks import robust_accuracy
-    from advkt.engine.trainer import load_splits, pixel_normalizer, train
+    from advkt.attacks import pixel_normalizer, robust_accuracy
+    from advkt.engine.splits import load_splits
+    from advkt.engine.trainer import train
     from advkt.evaluate import load_student
     from advkt.profile import count_flops, count_params, latency_ms
     from advkt.prune import compression_rate, load_shrunk, shrink

@@ -23,7 +23,8 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from advkt.engine import checkpoint as ckpt
-from advkt.engine.trainer import evaluate, load_splits, train
+from advkt.engine.splits import load_splits
+from advkt.engine.trainer import evaluate, train
 from advkt.models import build_model
 from advkt.recipe import load_recipe, save_recipe
 from advkt.report.results import machine

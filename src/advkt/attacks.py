@@ -20,10 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+if TYPE_CHECKING:
+    from advkt.data.base import TensorData
+    from advkt.recipe import AdversarialSpec
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Clamp = tuple[float, float] | None
@@ -188,3 +193,45 @@ def robust_accuracy(
                 xb = attack(net, xb, yb, **kw)
             correct += int((_predict(net, xb, normalize) == yb).sum())
     return correct / max(1, x.shape[0])
+
+
+# --------------------------------------------------------------------------- a data set's batches
+
+
+def pixel_normalizer(data: TensorData):
+    """``(pixels in [0, 1]) -> model input`` for ``data``; attacks work in pixel space."""
+    if data.x.dtype != torch.uint8 or not data.mean:
+        return lambda z: z
+    shape = (1, -1) + (1,) * (data.x.dim() - 2)
+    mean = torch.tensor(data.mean).view(shape)
+    std = torch.tensor(data.std).view(shape)
+    return lambda z: (z - mean.to(z.device)) / std.to(z.device)
+
+
+def attack_batch(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, data: TensorData, spec: AdversarialSpec
+) -> torch.Tensor:
+    """Replace a training batch of ``data`` (as stored: uint8 pixels or float) by adversarial
+    examples against ``model`` (``train.adversarial``; Madry et al. 2018); returns normalised
+    inputs. Unlabelled samples (``y < 0``) are attacked away from the model's own prediction."""
+    norm = pixel_normalizer(data)
+    pix = x.float() / 255 if x.dtype == torch.uint8 else x.float()
+    clamp = (0.0, 1.0) if x.dtype == torch.uint8 else None
+    if (y < 0).any():
+        with torch.no_grad():
+            y = torch.where(y >= 0, y, model(norm(pix)).argmax(1))
+    if spec.attack == "fgsm":
+        adv = fgsm(model, pix, y, spec.eps, clamp=clamp, normalize=norm)
+    else:
+        adv = pgd(
+            model,
+            pix,
+            y,
+            spec.eps,
+            spec.step,
+            spec.steps,
+            random_start=spec.random_start,
+            clamp=clamp,
+            normalize=norm,
+        )
+    return norm(adv)

@@ -26,7 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from advkt.engine.checkpoint import has_checkpoint
-from advkt.engine.trainer import build_teacher, load_splits, train
+from advkt.engine.splits import load_splits
+from advkt.engine.teacher import build_teacher
+from advkt.engine.trainer import train
 from advkt.recipe import Recipe, load_recipe
 from advkt.report.curves import collect_curves, rows_runs, write_curves
 from advkt.report.paired import add_paired, fmt_paired

@@ -6,8 +6,10 @@ from pathlib import Path
 
 import torch
 
+from advkt.attacks import pixel_normalizer
 from advkt.engine import checkpoint as ckpt
-from advkt.engine.trainer import load_splits, pick_device, pixel_normalizer
+from advkt.engine.splits import load_splits
+from advkt.engine.trainer import pick_device
 from advkt.models import build_model
 from advkt.recipe import recipe_from_json
 

@@ -10,7 +10,8 @@ import torch
 import yaml
 from safetensors.torch import load_file
 
-from advkt.engine.trainer import build_teacher, load_splits
+from advkt.engine.splits import load_splits
+from advkt.engine.teacher import build_teacher
 from advkt.recipe import load_recipe
 
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "train_teacher.py"

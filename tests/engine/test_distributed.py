@@ -62,7 +62,8 @@ def ddp_matches_single_process(tmp_path: Path, tree: dict) -> None:
 def test_kd_two_processes_equal_one(tmp_path):
     tree = toy_recipe(tmp_path, "kd", epochs=2)
     # the teacher is trained once here and reused by all three processes
-    from advkt.engine.trainer import build_teacher, load_splits
+    from advkt.engine.splits import load_splits
+    from advkt.engine.teacher import build_teacher
     from advkt.recipe import load_recipe
 
     r = load_recipe(base=tree)

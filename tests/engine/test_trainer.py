@@ -8,7 +8,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from advkt.engine.trainer import DivergenceError, build_teacher, load_splits, lr_factor, train
+from advkt.engine.optim import lr_factor
+from advkt.engine.splits import load_splits
+from advkt.engine.teacher import build_teacher
+from advkt.engine.trainer import DivergenceError, train
 from advkt.methods.base import Batch
 from advkt.methods.kd import KD
 from advkt.recipe import load_recipe
@@ -149,7 +152,7 @@ def test_unknown_method_argument_lists_the_valid_ones(tmp_path):
 
 
 def test_bf16_autocast_runs_on_cpu_and_fp16_needs_cuda(tmp_path):
-    from advkt.engine.trainer import autocast_for
+    from advkt.engine.precision import autocast_for
     from advkt.recipe import RecipeError
 
     with pytest.warns(UserWarning) if not _native_bf16() else _no_warning():
@@ -168,7 +171,7 @@ def test_bf16_autocast_runs_on_cpu_and_fp16_needs_cuda(tmp_path):
 
 
 def _native_bf16() -> bool:
-    from advkt.engine.trainer import cpu_has_native_bf16
+    from advkt.engine.precision import cpu_has_native_bf16
 
     return cpu_has_native_bf16()
 
@@ -262,7 +265,7 @@ def test_cached_teacher_outputs_train_as_the_teacher_run_on_every_batch(tmp_path
 
 
 def test_teacher_table_holds_every_sample_and_refuses_past_its_memory_cap(tmp_path):
-    from advkt.engine.trainer import TeacherTable
+    from advkt.engine.batches import TeacherTable
 
     r = load_recipe(base=toy_recipe(tmp_path, "fitnet", epochs=1))
     data = load_splits(r).train
@@ -349,7 +352,7 @@ def test_a_teacher_recipe_is_trained_once_for_every_output_folder(tmp_path, monk
 
 
 def test_an_unknown_optimiser_in_a_methods_own_spec_is_an_error(tmp_path):
-    from advkt.engine.trainer import build_optimizers
+    from advkt.engine.optim import build_optimizers
     from advkt.recipe import RecipeError
 
     class Odd(torch.nn.Module):

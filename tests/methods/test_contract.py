@@ -27,7 +27,9 @@ import torch
 from safetensors.torch import load_file
 
 from advkt.engine import checkpoint as ckpt
-from advkt.engine.trainer import build_method, build_teacher, load_splits, model_spec, train
+from advkt.engine.splits import load_splits
+from advkt.engine.teacher import build_teacher, model_spec
+from advkt.engine.trainer import build_method, train
 from advkt.methods.base import Method
 from advkt.models import build_model
 from advkt.recipe import Recipe, load_recipe, recipe_from_json

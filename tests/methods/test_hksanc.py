@@ -10,7 +10,9 @@ import torch
 import torch.nn.functional as F
 
 from advkt.engine import checkpoint as ckpt
-from advkt.engine.trainer import build_teacher, load_splits, train
+from advkt.engine.splits import load_splits
+from advkt.engine.teacher import build_teacher
+from advkt.engine.trainer import train
 from advkt.methods.base import Batch
 from advkt.methods.hksanc import HKSANC, supervision_points
 from advkt.models import build_model
@@ -259,7 +261,7 @@ def test_trains_and_caches_the_teacher_side(tmp_path, monkeypatch):
 
 
 def test_cache_key_names_the_data_set_and_the_fit(tmp_path, monkeypatch):
-    from advkt.engine.trainer import prepare_stream
+    from advkt.engine.batches import prepare_stream
 
     m, _ = _pair()
     r = load_recipe(base=_toy(tmp_path, 1))

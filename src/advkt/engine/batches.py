@@ -1,0 +1,182 @@
+"""One epoch's training batches, and what they are built from: the order, the shard, the
+augmentation, the attack and the teacher's outputs (run on each batch, or read from a
+:class:`TeacherTable` computed once). ``prepare_stream`` describes the batches a method's
+``prepare`` reads, for a cache key."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import nullcontext
+from typing import Any
+
+import torch
+from torch import nn
+
+from advkt.attacks import attack_batch
+from advkt.data.augment import augment_batch, to_float
+from advkt.data.base import TensorData
+from advkt.engine.splits import labelled_targets
+from advkt.methods.base import Batch, Method
+from advkt.models import Features
+from advkt.recipe import Recipe
+
+
+class TeacherTable:
+    """The frozen teacher's outputs on every training sample, computed once.
+
+    Without augmentation and without an attack a training sample is the same tensor every epoch,
+    so the teacher's logits (and features) on it are too: a distiller's step then reads them by
+    sample index instead of running the teacher (``train.cache_teacher``; on by default).
+    """
+
+    def __init__(self, logits: torch.Tensor, feats: Features | None) -> None:
+        self.logits, self.feats = logits, feats
+
+    def __call__(self, idx: torch.Tensor) -> tuple[torch.Tensor, Features | None]:
+        f = self.feats
+        if f is None:
+            return self.logits[idx], None
+        blocks = [[b[idx] for b in stage] for stage in f.blocks]
+        return self.logits[idx], Features(f.stem[idx], blocks, f.pooled[idx])
+
+    @classmethod
+    def build(
+        cls,
+        teacher: nn.Module,
+        data: TensorData,
+        features: bool,
+        autocast,
+        batch_size: int,
+        max_bytes: int = 2**30,
+    ) -> TeacherTable | None:
+        """Run ``teacher`` over ``data`` (on its device); None if the outputs exceed
+        ``max_bytes`` (the step then runs the teacher on each batch)."""
+        parts: list[tuple] = []
+        with torch.no_grad():
+            for i in range(0, len(data), batch_size):
+                x = to_float(data.x[i : i + batch_size], data.mean, data.std)
+                with autocast():
+                    out = teacher(x, features=True) if features else (teacher(x), None)
+                parts.append(out)
+                if i == 0:
+                    tensors = [out[0]] + (_feature_tensors(out[1]) if features else [])
+                    per_sample = sum(t.element_size() * t[0].numel() for t in tensors)
+                    if per_sample * len(data) > max_bytes:
+                        return None
+        logits = torch.cat([p[0] for p in parts])
+        if not features:
+            return cls(logits, None)
+        fs = [p[1] for p in parts]
+        blocks = [
+            [torch.cat([f.blocks[k][j] for f in fs]) for j in range(len(fs[0].blocks[k]))]
+            for k in range(len(fs[0].blocks))
+        ]
+        stem = torch.cat([f.stem for f in fs])
+        return cls(logits, Features(stem, blocks, torch.cat([f.pooled for f in fs])))
+
+
+def _feature_tensors(f: Features) -> list[torch.Tensor]:
+    return [f.stem, f.pooled, *(b for stage in f.blocks for b in stage)]
+
+
+def epoch_batches(
+    method: Method,
+    teacher: nn.Module | None,
+    data: TensorData,
+    y_train: torch.Tensor,
+    recipe: Recipe,
+    epoch: int,
+    device: torch.device,
+    autocast=nullcontext,
+    rank: int = 0,
+    world: int = 1,
+    table: TeacherTable | None = None,
+) -> Iterator[Batch]:
+    """One epoch of training batches: shuffled, sharded by rank, augmented, teacher outputs added
+    (read from ``table`` where one was built).
+
+    The order and the augmentation depend on (seed, epoch, rank) only, so a resumed run sees the
+    same batches as an uninterrupted one. ``data`` already lives on ``device``.
+    """
+    t = recipe.train
+    n = len(data)
+    order = torch.randperm(
+        n, generator=torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
+    )
+    order = order.to(data.x.device)
+    steps_per_epoch = max(1, n // t.batch_size)
+    local = t.batch_size // world
+    aug_gen = torch.Generator(device=device).manual_seed(recipe.seed * 100_003 + epoch * 17 + rank)
+    aug = recipe.data.augment if recipe.data.augment is not None else data.augment
+    for i in range(steps_per_epoch):
+        idx = order[i * t.batch_size : (i + 1) * t.batch_size][rank::world][:local]
+        x = data.x[idx]
+        if aug:
+            x = augment_batch(x, aug, generator=aug_gen)
+        y = y_train[idx]
+        if t.adversarial is not None:
+            x = attack_batch(method.student, x, y, data, t.adversarial)
+        else:
+            x = to_float(x, data.mean, data.std)
+        batch = Batch(x=x, y=y, epoch=epoch + i / steps_per_epoch)
+        if table is not None and method.teacher_on_batch:
+            batch.t_logits, feats = table(idx)
+            if method.teacher_features:
+                batch.t_feats = feats
+        elif teacher is not None and method.teacher_on_batch:
+            with torch.no_grad(), autocast():
+                if method.teacher_features:
+                    batch.t_logits, batch.t_feats = teacher(x, features=True)
+                else:
+                    batch.t_logits = teacher(x)
+        yield batch
+
+
+def prepare_stream(
+    recipe: Recipe,
+    data: TensorData,
+    world: int,
+    device: torch.device,
+    table: TeacherTable | None,
+) -> tuple[Recipe, torch.Tensor, dict[str, Any]]:
+    """What a method's ``prepare`` reads: ``(recipe, labels, stream)`` for :func:`epoch_batches`
+    over the training split ``data`` (already on ``device``), and ``stream``, a JSON-ready
+    description of everything those batches depend on (a cache key for what is fitted on them).
+
+    The batches are seed 0's (order, augmentation, labelled subset) whatever the run's seed, so
+    what a method fits before training belongs to the teacher and the data, not to the
+    student's seed. With ``train.adversarial`` the inputs are attacks on the (initial) student,
+    so there the run's seed and student stay, and the stream names them.
+    """
+    t, d = recipe.train, recipe.data
+    attacked = t.adversarial is not None
+    prep = recipe if attacked else recipe.model_copy(update={"seed": 0})
+    y = labelled_targets(data.y, d.labelled_fraction, data.num_classes, prep.seed).to(device)
+    flat = data.x.reshape(-1)
+    sample = flat[:: max(1, flat.numel() // 2**20)]  # about a million values, evenly spaced
+    content = hashlib.sha256(data.y.cpu().numpy().tobytes())
+    content.update(sample.cpu().contiguous().numpy().tobytes())
+    aug = d.augment if d.augment is not None else data.augment
+    stream = {
+        "dataset": d.dataset,
+        "args": d.args,
+        "split": "train",
+        "validation": d.validation,  # the hold-out is cut before the budget subset
+        "train_subset": d.train_subset,  # (the test split never reaches prepare)
+        "samples": len(data),
+        "input": [list(data.x.shape[1:]), str(data.x.dtype), list(data.mean), list(data.std)],
+        "content": content.hexdigest()[:20],
+        "labelled_fraction": d.labelled_fraction,
+        "augment": aug,
+        "batch_size": t.batch_size,
+        "world_size": world,
+        "seed": prep.seed,
+        "adversarial": t.adversarial.model_dump() if attacked else None,
+        "student": recipe.student.model_dump() if attacked else None,
+        "amp": t.amp,
+        "device": device.type,
+        "teacher_table": table is not None,  # batched differently: last-bit differences
+        "eval_batch_size": t.eval_batch_size if table is not None else None,
+    }
+    return prep, y, stream
