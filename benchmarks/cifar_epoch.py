@@ -14,14 +14,14 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from contextlib import nullcontext
 
 import torch
 
-from advkt.engine import trainer
 from advkt.engine.optim import build_optimizers
-from advkt.engine.splits import load_splits
+from advkt.engine.run import Run, build_method
+from advkt.engine.splits import Data, load_splits
 from advkt.engine.teacher import model_spec
+from advkt.engine.trainer import train_epoch
 from advkt.models import build_model
 from advkt.recipe import load_recipe
 from advkt.report.results import row, write_results
@@ -29,26 +29,21 @@ from advkt.report.results import row, write_results
 
 def step_time(recipe, data, method, steps: int) -> float:
     optims, scheduled = build_optimizers(method, recipe)
-    base = {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
     sub = data.train.subset(torch.arange(steps * recipe.train.batch_size))
-    t0 = time.perf_counter()
-    trainer._train_epoch(
-        method,
-        None,
-        sub,
-        sub.y,
-        recipe,
-        optims,
-        scheduled,
-        base,
-        0,
-        torch.device("cpu"),
-        nullcontext,
-        None,
-        0,
-        1,
-        True,
+    run = Run(
+        recipe=recipe,
+        method=method,
+        teacher=None,
+        data=Data(sub, data.test),
+        y_train=sub.y,
+        optims=optims,
+        scheduled=scheduled,
+        base_lrs={k: [g["lr"] for g in o.param_groups] for k, o in optims.items()},
+        device=torch.device("cpu"),
+        quiet=True,
     )
+    t0 = time.perf_counter()
+    train_epoch(run, 0)
     return (time.perf_counter() - t0) / steps
 
 
@@ -65,7 +60,7 @@ def main() -> None:
     load_s = time.perf_counter() - t0
     torch.manual_seed(0)
     model = build_model(model_spec(r_aug.student, data.train))
-    method = trainer.build_method(r_aug, model, None, data.train, torch.device("cpu"))
+    method = build_method(r_aug, model, None, data.train, torch.device("cpu"))
     step_time(r_aug, data, method, 3)  # warm-up
     times = {"augment": [], "no_augment": []}
     for _ in range(args.repeats):

@@ -1,6 +1,6 @@
 """What the advkt loop costs over bare PyTorch, and what HKSANC costs over KD.
 
-1. One epoch of KD through the engine (``advkt.engine.trainer._train_epoch``) against a bare
+1. One epoch of KD through the engine (``advkt.engine.trainer.train_epoch``) against a bare
    PyTorch loop doing the same computation (teacher forward under no_grad, student forward,
    0.1·CE + 0.9·T²·KL, SGD step) on the same in-memory tensors, alternating in one process.
 2. One epoch of HKSANC against one epoch of KD through the engine, same pair, same data.
@@ -17,16 +17,16 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
 
 from advkt.data.augment import to_float
-from advkt.engine import trainer
 from advkt.engine.optim import build_optimizers
+from advkt.engine.run import Run, build_method
 from advkt.engine.splits import load_splits
 from advkt.engine.teacher import model_spec
+from advkt.engine.trainer import train_epoch
 from advkt.losses.kd import kd_loss
 from advkt.models import build_model
 from advkt.recipe import load_recipe
@@ -63,32 +63,26 @@ def setup(recipe_path: str, overrides: list[str], method: str, batch: int):
     teacher.requires_grad_(False)
     torch.manual_seed(0)
     student = build_model(model_spec(r.student, data.train))
-    m = trainer.build_method(r, student, teacher, data.train, torch.device("cpu"))
+    m = build_method(r, student, teacher, data.train, torch.device("cpu"))
     return r, data, teacher, m
 
 
 def engine_epoch(r, data, teacher, m) -> float:
     optims, scheduled = build_optimizers(m, r)
-    base = {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
-    y = data.train.y
-    t0 = time.perf_counter()
-    trainer._train_epoch(
-        m,
-        teacher,
-        data.train,
-        y,
-        r,
-        optims,
-        scheduled,
-        base,
-        0,
-        torch.device("cpu"),
-        nullcontext,
-        None,
-        0,
-        1,
-        True,
+    run = Run(
+        recipe=r,
+        method=m,
+        teacher=teacher,
+        data=data,
+        y_train=data.train.y,
+        optims=optims,
+        scheduled=scheduled,
+        base_lrs={k: [g["lr"] for g in o.param_groups] for k, o in optims.items()},
+        device=torch.device("cpu"),
+        quiet=True,
     )
+    t0 = time.perf_counter()
+    train_epoch(run, 0)
     return time.perf_counter() - t0
 
 

@@ -8,8 +8,8 @@ import torch
 
 from advkt.attacks import pixel_normalizer
 from advkt.engine import checkpoint as ckpt
+from advkt.engine.run import pick_device
 from advkt.engine.splits import load_splits
-from advkt.engine.trainer import pick_device
 from advkt.models import build_model
 from advkt.recipe import recipe_from_json
 

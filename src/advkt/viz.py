@@ -21,9 +21,9 @@ def attention_figure(run: str | Path, out: str | Path, n: int = 4, which: str = 
 
     from advkt.data.augment import to_float
     from advkt.engine import checkpoint as ckpt
+    from advkt.engine.run import build_method
     from advkt.engine.splits import load_splits
     from advkt.engine.teacher import build_teacher
-    from advkt.engine.trainer import build_method
     from advkt.models import build_model
     from advkt.recipe import recipe_from_json
 

@@ -63,15 +63,15 @@ def test_resume_continues_exactly(tmp_path, monkeypatch):
     straight = tmp_path / "straight"
     train(load_recipe(base=tree), run_dir=straight, quiet=True)
 
-    real_epoch = trainer._train_epoch
+    real_epoch = trainer.train_epoch
 
-    def killed_in_epoch_3(*args, **kwargs):
-        if args[8] == 2:  # the epoch index
+    def killed_in_epoch_3(run, epoch):
+        if epoch == 2:
             raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
+        return real_epoch(run, epoch)
 
     stopped = tmp_path / "stopped"
-    monkeypatch.setattr(trainer, "_train_epoch", killed_in_epoch_3)
+    monkeypatch.setattr(trainer, "train_epoch", killed_in_epoch_3)
     with pytest.raises(KeyboardInterrupt):
         train(load_recipe(base=tree), run_dir=stopped, quiet=True)
     monkeypatch.undo()

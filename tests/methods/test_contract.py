@@ -27,9 +27,10 @@ import torch
 from safetensors.torch import load_file
 
 from advkt.engine import checkpoint as ckpt
+from advkt.engine.run import build_method
 from advkt.engine.splits import load_splits
 from advkt.engine.teacher import build_teacher, model_spec
-from advkt.engine.trainer import build_method, train
+from advkt.engine.trainer import train
 from advkt.methods.base import Method
 from advkt.models import build_model
 from advkt.recipe import Recipe, load_recipe, recipe_from_json

@@ -313,15 +313,15 @@ def test_resume_continues_exactly(tmp_path, monkeypatch):
     tree["train"]["schedule"] = {"name": "cosine"}
     straight = tmp_path / "straight"
     train(load_recipe(base=tree), run_dir=straight, quiet=True)
-    real_epoch = trainer._train_epoch
+    real_epoch = trainer.train_epoch
 
-    def killed_in_epoch_2(*args, **kwargs):
-        if args[8] == 1:  # the epoch index
+    def killed_in_epoch_2(run, epoch):
+        if epoch == 1:
             raise KeyboardInterrupt
-        return real_epoch(*args, **kwargs)
+        return real_epoch(run, epoch)
 
     stopped = tmp_path / "stopped"
-    monkeypatch.setattr(trainer, "_train_epoch", killed_in_epoch_2)
+    monkeypatch.setattr(trainer, "train_epoch", killed_in_epoch_2)
     with pytest.raises(KeyboardInterrupt):
         train(load_recipe(base=tree), run_dir=stopped, quiet=True)
     monkeypatch.undo()
@@ -362,7 +362,7 @@ def test_saved_student_is_rebuilt_and_evaluated_from_its_folder(tmp_path, monkey
     assert evaluate_run(run)["clean_acc"] == pytest.approx(summary["test_acc"], abs=1e-9)
     # the attention-map figure's path: the method rebuilt around the saved student, which
     # already has its head (not a second one), and the whole checkpoint loaded into it
-    from advkt.engine.trainer import build_method
+    from advkt.engine.run import build_method
     from advkt.recipe import recipe_from_json
 
     r = recipe_from_json(run / "recipe.json")

@@ -1,15 +1,14 @@
 """The one training loop, for every method.
 
-Read it top to bottom: ``train`` builds data, models and the method from a recipe, then runs
-``_train_epoch`` and ``evaluate`` each epoch, writing metrics and checkpoints into the run folder.
-Methods only supply losses (see ``advkt.methods.base``); the engine owns devices, autocast
-(``precision``), distributed averaging, clipping, schedules (``optim``), batches (``batches``),
-the NaN guard, logging and checkpoints.
+Read it top to bottom: ``train`` calls ``setup`` (``engine.run``: data, teacher, method,
+optimisers and, on resume, the checkpoint's state), then runs ``train_epoch`` and ``evaluate``
+each epoch, writing metrics and checkpoints into the run folder. Methods only supply losses (see
+``advkt.methods.base``); the engine owns devices, autocast (``precision``), distributed averaging,
+clipping, schedules (``optim``), batches (``batches``), the NaN guard, logging and checkpoints.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import platform
 import sys
@@ -27,52 +26,16 @@ from advkt.data.augment import to_float
 from advkt.data.base import TensorData
 from advkt.engine import checkpoint as ckpt
 from advkt.engine import distributed as dist
-from advkt.engine.batches import TeacherTable, epoch_batches, prepare_stream
-from advkt.engine.optim import build_optimizers, lr_factor
-from advkt.engine.precision import autocast_for
-from advkt.engine.splits import labelled_targets, load_splits
-from advkt.engine.teacher import build_teacher, model_spec
+from advkt.engine.batches import epoch_batches
+from advkt.engine.optim import lr_factor
+from advkt.engine.run import Run, setup
 from advkt.engine.tensorboard import EpochWriter
 from advkt.methods.base import Method
-from advkt.models import build_model
-from advkt.recipe import Recipe, RecipeError, recipe_from_json, save_recipe
-from advkt.registry import METHODS
+from advkt.recipe import Recipe
 
 
 class DivergenceError(RuntimeError):
     """A loss became NaN or infinite; the message names it and the last good checkpoint."""
-
-
-# --------------------------------------------------------------------------- set-up
-
-
-def pick_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
-
-
-def build_method(
-    recipe: Recipe,
-    student: nn.Module,
-    teacher: nn.Module | None,
-    data: TensorData,
-    device: torch.device,
-) -> Method:
-    cls = METHODS.get(recipe.method.name)
-    sig = inspect.signature(cls.__init__)
-    fixed = {"self", "student", "teacher", "num_classes", "example_input"}
-    valid = [p for p in sig.parameters if p not in fixed]
-    for key in recipe.method.args:
-        if key not in valid:
-            raise RecipeError(
-                f"unknown argument 'method.args.{key}' for method '{recipe.method.name}'; "
-                f"valid: {', '.join(valid) or '(none)'}"
-            )
-    example = to_float(data.x[:2], data.mean, data.std).to(device)
-    return cls(
-        student, teacher, num_classes=data.num_classes, example_input=example, **recipe.method.args
-    )
 
 
 # --------------------------------------------------------------------------- the loop
@@ -103,26 +66,13 @@ def evaluate(
     return 100.0 * c / max(1.0, n)
 
 
-def _train_epoch(
-    method: Method,
-    teacher: nn.Module | None,
-    data: TensorData,
-    y_train: torch.Tensor,
-    recipe: Recipe,
-    optims: dict,
-    scheduled: dict,
-    base_lrs: dict,
-    epoch: int,
-    device: torch.device,
-    autocast,
-    scaler,
-    rank: int,
-    world: int,
-    quiet: bool,
-    table: TeacherTable | None = None,
-) -> dict[str, float]:
-    t = recipe.train
-    steps_per_epoch = max(1, len(data) // t.batch_size)
+def train_epoch(run: Run, epoch: int) -> dict[str, float]:
+    """Train ``run`` through epoch ``epoch`` (0-based); return each logged term's mean.
+
+    Raises :class:`DivergenceError` when a term goes NaN/inf (checked every
+    ``train.check_every`` steps and at the end)."""
+    method, optims, scaler, t = run.method, run.optims, run.scaler, run.recipe.train
+    steps_per_epoch = max(1, len(run.data.train) // t.batch_size)
     steps = method.steps()
     # per step and set of logged terms (a method may change its terms mid-epoch, e.g. at a
     # warm-up's end): the terms as one vector, their sums, how many steps logged them and the
@@ -134,30 +84,40 @@ def _train_epoch(
     params = {name: [p for g in o.param_groups for p in g["params"]] for name, o in optims.items()}
     method.train()
     batches = epoch_batches(
-        method, teacher, data, y_train, recipe, epoch, device, autocast, rank, world, table
+        method,
+        run.teacher,
+        run.data.train,
+        run.y_train,
+        run.recipe,
+        epoch,
+        run.device,
+        run.autocast,
+        run.rank,
+        run.world,
+        run.table,
     )
     bar = tqdm(
         batches,
         total=steps_per_epoch,
         desc=f"epoch {epoch + 1}/{t.epochs}",
         leave=False,
-        disable=quiet or rank != 0 or not sys.stderr.isatty(),  # a log gets one line an epoch
+        disable=run.quiet or run.rank != 0 or not sys.stderr.isatty(),  # a log: a line an epoch
         mininterval=1.0,
     )
     for i, batch in enumerate(bar):
-        f = lr_factor(recipe, epoch + i / steps_per_epoch)
+        f = lr_factor(run.recipe, epoch + i / steps_per_epoch)
         for name, opt in optims.items():
-            if scheduled[name]:
-                for group, base in zip(opt.param_groups, base_lrs[name]):
+            if run.scheduled[name]:
+                for group, base in zip(opt.param_groups, run.base_lrs[name]):
                     group["lr"] = base * f
         for name, fn in steps:
             opt = optims[name]
             opt.zero_grad(set_to_none=True)
-            with autocast():
+            with run.autocast():
                 out = fn(batch)
             loss = out["loss"]
             (scaler.scale(loss) if scaler else loss).backward()
-            if world > 1:
+            if run.world > 1:
                 dist.average_gradients(params[name])
             if t.grad_clip:
                 if scaler:
@@ -180,7 +140,7 @@ def _train_epoch(
             scaler.update()
         if (i + 1) % t.check_every == 0 or i + 1 == steps_per_epoch:
             _check_finite(names, sums, first_bad, epoch)
-            if not quiet and rank == 0:
+            if not run.quiet and run.rank == 0:
                 shown = list(_means(names, sums, counts).items())
                 bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in shown[:4]})
     return _means(names, sums, counts)
@@ -222,11 +182,6 @@ def _check_finite(
 # --------------------------------------------------------------------------- entry point
 
 
-def new_run_dir(recipe: Recipe) -> Path:
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(recipe.out) / f"{recipe.name or recipe.method.name}-s{recipe.seed}-{stamp}"
-
-
 def train(
     recipe: Recipe | None,
     run_dir: str | Path | None = None,
@@ -236,121 +191,21 @@ def train(
 ) -> dict[str, Any] | tuple[dict[str, Any], Method]:
     """Train ``recipe`` into ``run_dir`` (or continue the run at ``resume``); return its summary
     (and the trained method, with ``return_method``)."""
-    if resume is not None:
-        run_dir = Path(resume)
-        recipe = recipe_from_json(run_dir / "recipe.json")
-        if not ckpt.has_checkpoint(run_dir):  # killed before its first checkpoint
-            print(f"advkt: {run_dir} has no checkpoint yet: starting it again", file=sys.stderr)
-            resume = None
-    device = pick_device(recipe.train.device)
-    rank, world = dist.init_from_env(device.type)
-    if recipe.train.batch_size % world:
-        raise RecipeError(
-            f"train.batch_size {recipe.train.batch_size} is not divisible by the {world} processes"
-        )
-    run_dir = Path(run_dir) if run_dir is not None else new_run_dir(recipe)
-
-    torch.manual_seed(recipe.seed)
-    data = load_splits(recipe)
-    teacher = build_teacher(recipe, data.train, quiet)
-    torch.manual_seed(recipe.seed)  # the student's init must not depend on the teacher's path
-    spec = model_spec(recipe.student, data.train)
-    student = build_model(spec)
-    if teacher is not None:
-        teacher.to(device)
-    method = build_method(recipe, student, teacher, data.train, device).to(device)
-    spec = method.student_spec(spec)  # what spec.json says: the network the method trains
-    if world > 1:
-        dist.broadcast_module(method)
-    optims, scheduled = build_optimizers(method, recipe)
-    base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
-    autocast, scaler = autocast_for(device, recipe.train.amp)
-    if rank == 0:  # only once data, teacher and method are built: a failed set-up leaves no folder
-        run_dir.mkdir(parents=True, exist_ok=True)
-        save_recipe(recipe, run_dir / "recipe.json")
-        if resume is None:  # a fresh run owns its metrics file
-            (run_dir / "metrics.jsonl").unlink(missing_ok=True)
-
-    y_train = labelled_targets(
-        data.train.y, recipe.data.labelled_fraction, data.train.num_classes, recipe.seed
-    )
-    # the training split lives on the device for the whole run: no per-batch host copies
-    data.train.x, y_train = data.train.x.to(device), y_train.to(device)
-    aug = recipe.data.augment if recipe.data.augment is not None else data.train.augment
-    table = None
-    if (
-        recipe.train.cache_teacher
-        and teacher is not None
-        and method.teacher_on_batch
-        and not aug
-        and recipe.train.adversarial is None
-    ):
-        table = TeacherTable.build(
-            teacher, data.train, method.teacher_features, autocast, recipe.train.eval_batch_size
-        )
-    start, best, best_epoch, wall = 0, -1.0, -1, 0.0  # best: on the validation split only
-    if resume is not None:
-        state, _ = ckpt.load_resumable(method, run_dir)
-        for k, o in optims.items():
-            o.load_state_dict(state["optimizers"][k])
-        if scaler and state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng_cpu"])
-        if device.type == "cuda" and state.get("rng_cuda") is not None:
-            torch.cuda.set_rng_state(state["rng_cuda"])
-        start, best, best_epoch = state["epoch"], state["best_val_acc"], state["best_epoch"]
-        wall = state["wall_time_s"]
-        _truncate_metrics(run_dir / "metrics.jsonl", start)
-    else:  # a method's own preparation, e.g. fitting estimators on the frozen teacher
-        prep, y_prep, stream = prepare_stream(recipe, data.train, world, device, table)
-        # forked: the run's random stream must not depend on whether the method fitted
-        # something or read it from a cache
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
-            method.prepare(
-                lambda e: epoch_batches(
-                    method,
-                    teacher,
-                    data.train,
-                    y_prep,
-                    prep,
-                    e,
-                    device,
-                    autocast,
-                    rank,
-                    world,
-                    table,
-                ),
-                stream,
-            )
-
+    run = setup(recipe, run_dir, resume, quiet)
+    recipe, method, data, run_dir = run.recipe, run.method, run.data, run.run_dir
+    device, autocast, rank = run.device, run.autocast, run.rank
     teacher_acc = (
-        evaluate(teacher, data.test, device, recipe.train.eval_batch_size, autocast)
-        if teacher is not None
+        evaluate(run.teacher, data.test, device, recipe.train.eval_batch_size, autocast)
+        if run.teacher is not None
         else None
     )
+    start = run.epoch
     acc, val_acc = float("nan"), None
     board = EpochWriter(run_dir, start) if recipe.train.tensorboard and rank == 0 else None
     for epoch in range(start, recipe.train.epochs):
         t0 = time.perf_counter()
         try:
-            losses = _train_epoch(
-                method,
-                teacher,
-                data.train,
-                y_train,
-                recipe,
-                optims,
-                scheduled,
-                base_lrs,
-                epoch,
-                device,
-                autocast,
-                scaler,
-                rank,
-                world,
-                quiet,
-                table=table,
-            )
+            losses = train_epoch(run, epoch)
         except DivergenceError as exc:
             last = run_dir / "ckpt" / "last"
             kept = (
@@ -359,20 +214,21 @@ def train(
                 else "no checkpoint was written before it"
             )
             raise DivergenceError(f"{exc}; training stopped, {kept}") from None
-        if world > 1:
+        if run.world > 1:
             dist.average_buffers(method)
-        wall += time.perf_counter() - t0
+        run.wall += time.perf_counter() - t0
         acc = evaluate(method.student, data.test, device, recipe.train.eval_batch_size, autocast)
         val_acc = (
             evaluate(method.student, data.val, device, recipe.train.eval_batch_size, autocast)
             if data.val is not None
             else None
         )
-        is_best = val_acc is not None and val_acc > best
+        is_best = val_acc is not None and val_acc > run.best
         if is_best:
-            best, best_epoch = val_acc, epoch + 1
+            run.best, run.best_epoch = val_acc, epoch + 1
+        run.epoch = epoch + 1
         if rank == 0:
-            lr = optims["student"].param_groups[0]["lr"] if "student" in optims else None
+            lr = run.optims["student"].param_groups[0]["lr"] if "student" in run.optims else None
             record = {
                 "epoch": epoch + 1,
                 "test_acc": acc,
@@ -396,17 +252,17 @@ def train(
             last_epoch = epoch + 1 == recipe.train.epochs
             if (epoch + 1) % recipe.train.save_every == 0 or last_epoch or is_best:
                 state = {
-                    "optimizers": {k: o.state_dict() for k, o in optims.items()},
-                    "scaler": scaler.state_dict() if scaler else None,
+                    "optimizers": {k: o.state_dict() for k, o in run.optims.items()},
+                    "scaler": run.scaler.state_dict() if run.scaler else None,
                     "rng_cpu": torch.get_rng_state(),
                     "rng_cuda": torch.cuda.get_rng_state() if device.type == "cuda" else None,
                     "epoch": epoch + 1,
-                    "best_val_acc": best,
-                    "best_epoch": best_epoch,
-                    "wall_time_s": wall,
+                    "best_val_acc": run.best,
+                    "best_epoch": run.best_epoch,
+                    "wall_time_s": run.wall,
                 }
                 pointers = ("last", "best") if is_best else ("last",)
-                ckpt.save(run_dir, f"e{epoch + 1:04d}", method, spec, state, pointers)
+                ckpt.save(run_dir, f"e{epoch + 1:04d}", method, run.spec, state, pointers)
         dist.barrier()
 
     if start >= recipe.train.epochs:  # resuming a finished run: score what it holds, as it ended
@@ -416,11 +272,12 @@ def train(
             val_acc = evaluate(method.student, data.val, device, bs, autocast)
     if board is not None:
         board.close()
+    best, best_epoch = run.best, run.best_epoch
     summary = {
         "name": recipe.name,
         "method": recipe.method.name,
         "dataset": recipe.data.dataset,
-        "student": spec,
+        "student": run.spec,
         "teacher": recipe.teacher.model if recipe.teacher else None,
         "seed": recipe.seed,
         "epochs": recipe.train.epochs,
@@ -431,10 +288,10 @@ def train(
         "best_epoch": best_epoch if best_epoch > 0 else None,
         "teacher_acc": teacher_acc,
         "labelled_fraction": recipe.data.labelled_fraction,
-        "wall_time_s": wall,
-        "world_size": world,
+        "wall_time_s": run.wall,
+        "world_size": run.world,
         "device": str(device),
-        **_size(student, data.train),
+        **_size(method.student, data.train),
         "versions": {
             "advkt": _version(),
             "torch": torch.__version__,
@@ -456,9 +313,3 @@ def _version() -> str:
     from advkt import __version__
 
     return __version__
-
-
-def _truncate_metrics(path: Path, epochs: int) -> None:
-    if path.exists():
-        keep = [ln for ln in path.read_text().splitlines() if json.loads(ln)["epoch"] <= epochs]
-        path.write_text("".join(ln + "\n" for ln in keep))
