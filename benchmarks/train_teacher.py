@@ -23,8 +23,9 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from advkt.engine import checkpoint as ckpt
+from advkt.engine.evaluation import accuracy
 from advkt.engine.splits import load_splits
-from advkt.engine.trainer import evaluate, train
+from advkt.engine.trainer import train
 from advkt.models import build_model
 from advkt.recipe import load_recipe, save_recipe
 from advkt.report.results import machine
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     data = load_splits(recipe)
     model = build_model(ckpt.read_spec(out))
     ckpt.load_model_weights(model, out)
-    acc = evaluate(model, data.test, torch.device("cpu"), recipe.train.eval_batch_size)
+    acc = accuracy(model, data.test, torch.device("cpu"), recipe.train.eval_batch_size)["clean"]
     shutil.copyfile(run_dir / "metrics.jsonl", out / "metrics.jsonl")
     save_recipe(recipe, out / "recipe.json")
     command = "python benchmarks/train_teacher.py " + shlex.join(

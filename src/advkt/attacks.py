@@ -208,6 +208,14 @@ def pixel_normalizer(data: TensorData):
     return lambda z: (z - mean.to(z.device)) / std.to(z.device)
 
 
+def pixels(x: torch.Tensor) -> tuple[torch.Tensor, Clamp]:
+    """Stored inputs -> (what attacks perturb, its clamp): uint8 images as pixels in [0, 1]
+    clamped there; float data (signals, features) as they are, without a clamp."""
+    if x.dtype == torch.uint8:
+        return x.float() / 255, (0.0, 1.0)
+    return x.float(), None
+
+
 def attack_batch(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, data: TensorData, spec: AdversarialSpec
 ) -> torch.Tensor:
@@ -215,8 +223,7 @@ def attack_batch(
     examples against ``model`` (``train.adversarial``; Madry et al. 2018); returns normalised
     inputs. Unlabelled samples (``y < 0``) are attacked away from the model's own prediction."""
     norm = pixel_normalizer(data)
-    pix = x.float() / 255 if x.dtype == torch.uint8 else x.float()
-    clamp = (0.0, 1.0) if x.dtype == torch.uint8 else None
+    pix, clamp = pixels(x)
     if (y < 0).any():
         with torch.no_grad():
             y = torch.where(y >= 0, y, model(norm(pix)).argmax(1))

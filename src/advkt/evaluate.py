@@ -6,8 +6,8 @@ from pathlib import Path
 
 import torch
 
-from advkt.attacks import pixel_normalizer
 from advkt.engine import checkpoint as ckpt
+from advkt.engine.evaluation import accuracy
 from advkt.engine.run import pick_device
 from advkt.engine.splits import load_splits
 from advkt.models import build_model
@@ -46,41 +46,19 @@ def evaluate_run(
     device = pick_device(recipe.train.device)
     model = load_student(run, which).to(device)
     test = load_splits(recipe).test
-    x_all, y_all = test.x[:limit], test.y[:limit]
-    result: dict = {"run": str(run), "checkpoint": which, "samples": len(y_all)}
-
-    normalize = pixel_normalizer(test)
-
-    clean = robust = 0
-    for i in range(0, len(y_all), batch_size):
-        xb = x_all[i : i + batch_size].to(device)
-        yb = y_all[i : i + batch_size].to(device)
-        pix = xb.float() / 255 if xb.dtype == torch.uint8 else xb.float()
-        # pixels live in [0, 1]; float data (signals) have their own range and no clamp
-        clamp = (0.0, 1.0) if xb.dtype == torch.uint8 else None
-        with torch.no_grad():
-            clean += (model(normalize(pix)).argmax(1) == yb).sum().item()
-        if attack != "none":
-            from advkt import attacks
-
-            e = eps if eps is not None else DEFAULT_EPS.get(recipe.data.dataset, 8 / 255)
-            if attack == "fgsm":
-                adv = attacks.fgsm(model, pix, yb, e, clamp=clamp, normalize=normalize)
-            else:
-                adv = attacks.pgd(
-                    model,
-                    pix,
-                    yb,
-                    e,
-                    step=step_size or 2.5 * e / steps,
-                    steps=steps,
-                    clamp=clamp,
-                    normalize=normalize,
-                )
-            with torch.no_grad():
-                robust += (model(normalize(adv)).argmax(1) == yb).sum().item()
-            result.update({"attack": attack, "eps": e, "steps": steps if attack == "pgd" else 1})
-    result["clean_acc"] = 100.0 * clean / len(y_all)
+    n = len(test) if limit is None else min(limit, len(test))
+    result: dict = {"run": str(run), "checkpoint": which, "samples": n}
+    kw: dict = {}
     if attack != "none":
-        result["robust_acc"] = 100.0 * robust / len(y_all)
+        e = eps if eps is not None else DEFAULT_EPS.get(recipe.data.dataset, 8 / 255)
+        kw = {"eps": e} if attack == "fgsm" else {"eps": e, "step": step_size or 2.5 * e / steps}
+        if attack == "pgd":
+            kw["steps"] = steps
+        result.update({"attack": attack, "eps": e, "steps": steps if attack == "pgd" else 1})
+    acc = accuracy(
+        model, test, device, batch_size, attack=None if attack == "none" else attack, limit=n, **kw
+    )
+    result["clean_acc"] = acc["clean"]
+    if "robust" in acc:
+        result["robust_acc"] = acc["robust"]
     return result

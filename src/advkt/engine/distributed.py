@@ -30,6 +30,11 @@ def is_distributed() -> bool:
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 
+def rank_and_world() -> tuple[int, int]:
+    """This process's rank and the number of processes: (0, 1) outside torchrun."""
+    return (dist.get_rank(), dist.get_world_size()) if is_distributed() else (0, 1)
+
+
 def average_gradients(params: list[torch.nn.Parameter]) -> None:
     grads = [p.grad for p in params if p.grad is not None]
     if not grads:

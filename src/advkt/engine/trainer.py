@@ -13,7 +13,6 @@ import json
 import platform
 import sys
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,11 +21,11 @@ from torch import nn
 from tqdm import tqdm
 
 from advkt.atomic import write_text_atomic
-from advkt.data.augment import to_float
 from advkt.data.base import TensorData
 from advkt.engine import checkpoint as ckpt
 from advkt.engine import distributed as dist
 from advkt.engine.batches import epoch_batches
+from advkt.engine.evaluation import accuracy
 from advkt.engine.optim import lr_factor
 from advkt.engine.run import Run, setup
 from advkt.engine.tensorboard import EpochWriter
@@ -39,31 +38,6 @@ class DivergenceError(RuntimeError):
 
 
 # --------------------------------------------------------------------------- the loop
-
-
-def evaluate(
-    model: nn.Module, data: TensorData, device: torch.device, batch_size: int, autocast=nullcontext
-) -> float:
-    """Top-1 accuracy (%) on ``data``; under torchrun each rank scores its shard."""
-    rank, world = (
-        (torch.distributed.get_rank(), torch.distributed.get_world_size())
-        if (dist.is_distributed())
-        else (0, 1)
-    )
-    was = model.training
-    model.eval()
-    correct = 0
-    idx = torch.arange(rank, len(data), world)
-    with torch.no_grad():
-        for i in range(0, len(idx), batch_size):
-            j = idx[i : i + batch_size]
-            x = to_float(data.x[j].to(device), data.mean, data.std)
-            with autocast():
-                pred = model(x).argmax(1)
-            correct += (pred.cpu() == data.y[j]).sum().item()
-    model.train(was)
-    c, n = dist.all_sum([float(correct), float(len(idx))], device)
-    return 100.0 * c / max(1.0, n)
 
 
 def train_epoch(run: Run, epoch: int) -> dict[str, float]:
@@ -194,11 +168,11 @@ def train(
     run = setup(recipe, run_dir, resume, quiet)
     recipe, method, data, run_dir = run.recipe, run.method, run.data, run.run_dir
     device, autocast, rank = run.device, run.autocast, run.rank
-    teacher_acc = (
-        evaluate(run.teacher, data.test, device, recipe.train.eval_batch_size, autocast)
-        if run.teacher is not None
-        else None
-    )
+
+    def score(model: nn.Module, split: TensorData) -> float:
+        return accuracy(model, split, device, recipe.train.eval_batch_size, autocast)["clean"]
+
+    teacher_acc = score(run.teacher, data.test) if run.teacher is not None else None
     start = run.epoch
     acc, val_acc = float("nan"), None
     board = EpochWriter(run_dir, start) if recipe.train.tensorboard and rank == 0 else None
@@ -217,12 +191,8 @@ def train(
         if run.world > 1:
             dist.average_buffers(method)
         run.wall += time.perf_counter() - t0
-        acc = evaluate(method.student, data.test, device, recipe.train.eval_batch_size, autocast)
-        val_acc = (
-            evaluate(method.student, data.val, device, recipe.train.eval_batch_size, autocast)
-            if data.val is not None
-            else None
-        )
+        acc = score(method.student, data.test)
+        val_acc = score(method.student, data.val) if data.val is not None else None
         is_best = val_acc is not None and val_acc > run.best
         if is_best:
             run.best, run.best_epoch = val_acc, epoch + 1
@@ -266,10 +236,8 @@ def train(
         dist.barrier()
 
     if start >= recipe.train.epochs:  # resuming a finished run: score what it holds, as it ended
-        bs = recipe.train.eval_batch_size
-        acc = evaluate(method.student, data.test, device, bs, autocast)
-        if data.val is not None:
-            val_acc = evaluate(method.student, data.val, device, bs, autocast)
+        acc = score(method.student, data.test)
+        val_acc = score(method.student, data.val) if data.val is not None else None
     if board is not None:
         board.close()
     best, best_epoch = run.best, run.best_epoch
