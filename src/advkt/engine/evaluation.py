@@ -10,10 +10,10 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
+from advkt import distributed as dist
 from advkt.attacks import ATTACKS, pixel_normalizer, pixels
 from advkt.data.augment import to_float
 from advkt.data.base import TensorData
-from advkt.engine import distributed as dist
 
 
 def accuracy(

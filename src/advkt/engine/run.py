@@ -17,10 +17,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from advkt import distributed as dist
 from advkt.data.augment import to_float
 from advkt.data.base import TensorData
 from advkt.engine import checkpoint as ckpt
-from advkt.engine import distributed as dist
 from advkt.engine.batches import TeacherTable, epoch_batches, prepare_stream
 from advkt.engine.optim import build_optimizers
 from advkt.engine.precision import autocast_for

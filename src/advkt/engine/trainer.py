@@ -20,10 +20,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from advkt import distributed as dist
 from advkt.atomic import write_text_atomic
 from advkt.data.base import TensorData
 from advkt.engine import checkpoint as ckpt
-from advkt.engine import distributed as dist
 from advkt.engine.batches import epoch_batches
 from advkt.engine.evaluation import accuracy
 from advkt.engine.optim import lr_factor

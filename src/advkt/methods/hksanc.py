@@ -68,7 +68,7 @@ from collections.abc import Callable, Iterable
 import torch
 from torch import nn
 
-from advkt.engine import distributed as dist
+from advkt import distributed as dist
 from advkt.losses.adversarial import d_loss, g_loss, weight_penalty
 from advkt.methods.base import Batch, Method, feature_shapes, labelled_ce
 from advkt.models.descriptor import NAME as DESCRIPTOR_HEAD
