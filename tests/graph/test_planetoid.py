@@ -21,7 +21,8 @@ def test_cora_loads_through_a_cache(shared_data, cache):
     data = load_planetoid("Cora", shared_data, cache)
     assert data.num_nodes == 2708 and data.x.shape == (2708, 1433)
     assert data.edge_index.size(1) == 10556 and int(data.y.max()) == 6
-    assert (cache / "planetoid" / "Cora" / "processed").is_dir()
+    (work,) = (cache / "planetoid").glob("Cora-*")  # one folder, named by the files' content
+    assert (work / "Cora" / "processed").is_dir()
     assert not (shared_data / "planetoid" / "Cora" / "processed").exists()
 
 
@@ -100,3 +101,28 @@ def test_a_peer_run_is_reproducible_whatever_the_random_state(shared_data, cache
         random.seed(state)
         recs.append(run_one("gae", data, split, 0, ("link",), iterations=3)[0])
     assert recs[0]["auc"] == recs[1]["auc"]
+
+
+def test_the_cache_follows_the_root_and_the_content(shared_data, tmp_path):
+    """A second root is read, not the first one's links; a removed first root is no error; a
+    changed file gets its own processed cache."""
+    import shutil
+
+    from advkt.graph.data import planetoid_cache
+
+    src = shared_data / "planetoid" / "Cora" / "raw"
+    roots = []
+    for k in ("a", "b"):
+        raw = tmp_path / k / "planetoid" / "Cora" / "raw"
+        shutil.copytree(src, raw)
+        roots.append(raw)
+    cache = tmp_path / "cache"
+    first = load_planetoid("Cora", tmp_path / "a", cache)
+    shutil.rmtree(tmp_path / "a")  # the first root is gone: its links would dangle
+    second = load_planetoid("Cora", tmp_path / "b", cache)
+    assert torch.equal(first.x, second.x) and torch.equal(first.edge_index, second.edge_index)
+    work = planetoid_cache("Cora", roots[1], cache)
+    assert (work / "Cora" / "raw" / "ind.cora.x").resolve() == (roots[1] / "ind.cora.x").resolve()
+    index = roots[1] / "ind.cora.test.index"
+    index.write_text(index.read_text() + "\n")  # the same numbers, other bytes
+    assert planetoid_cache("Cora", roots[1], cache) != work

@@ -2,12 +2,14 @@
 
 PyG's ``Planetoid(root, name)`` writes ``processed/`` beside ``raw/``; the shared data are
 read-only, so the raw files are linked into a cache folder of the library's own
-(``cache`` argument, else ``$ADVKT_CACHE``, else ``~/.cache/advkt``) and Planetoid reads there.
+(``cache`` argument, else ``$ADVKT_CACHE``, else ``~/.cache/advkt``) and Planetoid reads there,
+one folder per content of the raw files (:func:`planetoid_cache`).
 """
 
 from __future__ import annotations
 
 import collections
+import hashlib
 import os
 import pickle
 import random
@@ -61,14 +63,28 @@ def load_planetoid(name: str, root: str | Path | None = None, cache: str | Path 
             check_pickle(raw / f"ind.{stem}.{s}")
     from torch_geometric.datasets import Planetoid
 
-    work = cache_dir(cache) / "planetoid"
+    work = planetoid_cache(name, raw, cache)
     link = work / name / "raw"
     link.mkdir(parents=True, exist_ok=True)
-    for s in _SUFFIXES:
+    for s in _SUFFIXES:  # (re)pointed at this root every time, atomically
         dst = link / f"ind.{stem}.{s}"
-        if not dst.exists():
-            dst.symlink_to((raw / f"ind.{stem}.{s}").resolve())
+        tmp = dst.with_name(f"{dst.name}.tmp{os.getpid()}")
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to((raw / f"ind.{stem}.{s}").resolve())
+        os.replace(tmp, dst)
     return Planetoid(str(work), name)[0]
+
+
+def planetoid_cache(name: str, raw: Path, cache: str | Path | None = None) -> Path:
+    """The cache folder PyG processes ``raw`` in: named by the raw files' content, so that
+    another root with the same files shares it and changed files never meet a stale
+    ``processed/`` of other ones."""
+    digest = hashlib.sha256()
+    for s in _SUFFIXES:
+        f = raw / f"ind.{PLANETOID[name]}.{s}"
+        digest.update(f"{f.name} {f.stat().st_size}\n".encode())
+        digest.update(f.read_bytes())
+    return cache_dir(cache) / "planetoid" / f"{name}-{digest.hexdigest()[:16]}"
 
 
 def _planetoid_globals() -> dict:
