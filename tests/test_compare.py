@@ -360,8 +360,12 @@ def _recipes(tmp_path) -> list[str]:
     return [str(tmp_path / "student4.yaml"), str(tmp_path / "kd4.yaml")]
 
 
-def test_compare_end_to_end_with_convergence_validity_paired_and_plot(tmp_path, capsys):
+def test_compare_end_to_end_with_convergence_validity_paired_and_plot(
+    tmp_path, capsys, monkeypatch
+):
     from advkt.cli import main
+
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))  # the teacher is trained here
 
     recipes = _recipes(tmp_path)
     spec = tmp_path / "bench.yaml"
@@ -417,6 +421,9 @@ def test_compare_end_to_end_with_convergence_validity_paired_and_plot(tmp_path, 
     assert "validity: teacher anchor" in err and "< 101.0 (fail)" in err
     assert "validity: NOT valid" in err
     assert "[1/6] student4 seed 1 done" in err and "[6/6]" in err  # overall progress
+    # the teacher's training is announced and shows its epochs before the first run ends
+    told = err.index("advkt: training the teacher teacher4 (5 epochs) into ")
+    assert told < err.index("] epoch 5/5 ") < err.index("[1/6]")
     table = (out / "table.md").read_text()
     assert "(anchor ≥ 101.0 %, made up for the test)" in table
     assert "| − student | − KD |" in table and "student4-x2:" in table

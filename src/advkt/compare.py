@@ -168,15 +168,16 @@ def _run_all(tasks: list[tuple[Recipe, Path]], jobs: int, quiet: bool) -> dict:
             file=sys.stderr,
         )
 
+    # each distinct teacher is trained (or found cached) once, here, before any run loads it,
+    # with its progress shown: a teacher can take longer than the runs that use it
+    for r in {r.teacher.recipe: r for r, _ in tasks if r.teacher and r.teacher.recipe}.values():
+        build_teacher(r, load_splits(r).train, quiet=False)
     if jobs <= 1:
         out = {}
         for i, (r, d) in enumerate(tasks, 1):
             out[(r.name, r.seed)] = run_one(r, d, quiet)
             progress(i, r)
         return out
-    # each distinct teacher is trained (or found cached) once, here, before the workers load it
-    for r in {r.teacher.recipe: r for r, _ in tasks if r.teacher and r.teacher.recipe}.values():
-        build_teacher(r, load_splits(r).train, quiet=True)
     ctx = multiprocessing.get_context("spawn")  # no forked torch state in the workers
     with ProcessPoolExecutor(
         jobs, mp_context=ctx, initializer=_die_with_parent, initargs=(os.getpid(),)

@@ -8,6 +8,7 @@ a recipe that trains the teacher, once per machine, into the library cache
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 from torch import nn
@@ -53,6 +54,11 @@ def build_teacher(recipe: Recipe, data: TensorData, quiet: bool) -> nn.Module | 
         if not ((run_dir / "summary.json").is_file() and ckpt.has_checkpoint(run_dir)):
             from advkt.engine.trainer import train  # the loop builds teachers: import it late
 
+            print(
+                f"advkt: training the teacher {trecipe.name} ({trecipe.train.epochs} epochs) "
+                f"into {run_dir}, once: later runs read it from there",
+                file=sys.stderr,
+            )
             train(trecipe, run_dir=run_dir, quiet=quiet)
         where = ckpt.resolve(run_dir)
     else:
