@@ -545,3 +545,32 @@ def test_killing_compare_stops_its_worker_processes(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_convergence_seeds_run_the_check_on_more_seeds_than_the_ranking(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
+    recipes = _recipes(tmp_path)
+    spec = {"name": "tiny", "convergence": True, "convergence_seeds": 3, "converged_delta": 100.0}
+    out = tmp_path / "cmp"
+    res = compare(recipes, 2, out, benchmark_spec=spec)
+    rows = {(r["recipe"], bool(r.get("convergence_base"))): r for r in res["rows"]}
+    st, kd = rows[("student4", False)], rows[("kd4", False)]
+    base, x2 = rows[("student4", True)], rows[("student4-x2", False)]
+    assert st["seeds"] == kd["seeds"] == [1, 2]  # the ranking keeps the comparison's seeds
+    assert base["seeds"] == x2["seeds"] == [1, 2, 3] and base["convergence_check"] is True
+    assert base["values"][:2] == st["values"]  # the same runs where the seeds overlap
+    assert base["epochs"] == 3 and x2["epochs"] == 6
+    conv = res["validity"]["checks"]["converged"]
+    assert conv["means"] == pytest.approx([base["mean"], x2["mean"]])
+    assert res["validity"]["checks"]["spread"]["value"] == pytest.approx(st["std"])
+    assert not (out / "runs" / "kd4-s3").exists()  # only the student runs the extra seed
+    assert (out / "runs" / "student4-s3" / "summary.json").is_file()
+    assert kd["paired"]["student"]["n"] == 2  # paired on the ranking's seeds only
+    curves = json.loads((out / "curves.json").read_text())
+    assert sorted(curves["student4"]) == ["1", "2", "3"]
+
+
+@pytest.mark.parametrize("bad", [1, 2.5, True, "3"])
+def test_convergence_seeds_must_be_a_whole_number_of_at_least_two(bad):
+    with pytest.raises(BenchmarkSpecError, match="convergence_seeds"):
+        load_spec({"convergence_seeds": bad})

@@ -10,7 +10,10 @@ seed spread is small enough to rank, and there is room to transfer.
 
 With ``convergence: true`` in the benchmark spec the student-alone recipe also runs with its
 schedule stretched to twice the epochs (``<name>-x2``), for the same seeds; that row is marked
-``convergence_check`` and takes part in no paired difference.
+``convergence_check`` and takes part in no paired difference. With ``convergence_seeds: N`` the
+check runs on seeds 1..N instead (more seeds than the ranking when one check's noise is near its
+limit): the student alone also runs on the extra seeds, and the check compares a row of it over
+those seeds (``convergence_base``) with the doubled row over the same seeds.
 """
 
 from __future__ import annotations
@@ -245,19 +248,34 @@ def compare(
         runs.append((x2, True))
 
     seeds_run = seed_list(seeds)
+    # the convergence check may use more seeds than the ranking (convergence_seeds): the
+    # student alone then also runs on the extra seeds, as a row of the check only
+    check_seeds = seeds_run
+    if runs[-1][1] and spec.get("convergence_seeds"):
+        check_seeds = sorted(set(seeds_run) | set(seed_list(spec["convergence_seeds"])))
     tasks = [
         (recipe.model_copy(update={"seed": seed, "out": str(out)}), out / "runs")
-        for seed in seeds_run  # seed-major: an interrupted comparison has whole seeds
-        for recipe, _ in runs
+        for seed in sorted(set(seeds_run) | set(check_seeds))  # seed-major: whole seeds first
+        for recipe, is_check in runs
+        if seed in (check_seeds if is_check else seeds_run)
     ]
+    if check_seeds != seeds_run:
+        tasks += [
+            (student.model_copy(update={"seed": seed, "out": str(out)}), out / "runs")
+            for seed in check_seeds
+            if seed not in seeds_run
+        ]
+        runs.append((student, "base"))
     done = _run_all(tasks, jobs, quiet)
-    summaries = {r.name: [done[(r.name, seed)] for seed in seeds_run] for r, _ in runs}
     rows = []
     for recipe, is_check in runs:
-        ss = summaries[recipe.name]
+        row_seeds = check_seeds if is_check else seeds_run
+        ss = [done[(recipe.name, seed)] for seed in row_seeds]
         extra: dict[str, Any] = {}
         if is_check:
             extra = {"convergence_check": True, "of": student.name}
+        if is_check == "base":  # the student at its own epochs, on the check's seeds
+            extra["convergence_base"] = True
         rows.append(
             row(
                 ss[0]["method"],
@@ -273,7 +291,7 @@ def compare(
                 wall_time_s=[s["wall_time_s"] for s in ss],
                 labelled_fraction=ss[0]["labelled_fraction"],
                 epochs=ss[0]["epochs"],
-                seeds=seeds_run,
+                seeds=row_seeds,
                 **extra,
             )
         )

@@ -59,8 +59,13 @@ def collect_curves(runs_dir: Path, runs: dict[str, list[int]]) -> dict[str, dict
 
 
 def rows_runs(rows: list[dict]) -> dict[str, list[int]]:
-    """{recipe name: seeds} of the rows of a comparison's results.json."""
-    return {r["recipe"]: list(r.get("seeds", [])) for r in rows}
+    """{recipe name: seeds} of the rows of a comparison's results.json (a recipe in two rows,
+    ranked and in the convergence check, has the seeds of both)."""
+    out: dict[str, list[int]] = {}
+    for r in rows:
+        seen = out.setdefault(r["recipe"], [])
+        seen += [s for s in r.get("seeds", []) if s not in seen]
+    return out
 
 
 def dumps(curves: dict) -> str:

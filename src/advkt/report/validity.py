@@ -39,6 +39,7 @@ SPEC_KEYS: dict[str, tuple[str, bool]] = {
     "min_gap": (_OPT_NUMBER, True),
     "converged_delta": (_OPT_NUMBER, True),
     "convergence": ("true or false", False),
+    "convergence_seeds": ("a whole number >= 2 or null", True),
 }
 THRESHOLDS = ("converged_delta", "max_student_std", "min_gap")
 
@@ -103,6 +104,8 @@ def load_spec(spec: str | Path | dict | None) -> dict[str, Any]:
             value = float(value) if ok else value
         elif what == "true or false":
             ok = isinstance(value, bool)
+        elif what.startswith("a whole number"):
+            ok = isinstance(value, int) and not isinstance(value, bool) and value >= 2
         else:
             ok = isinstance(value, str) and value != ""
         if not ok:
@@ -245,15 +248,16 @@ def validity(rows: list[dict], spec: dict[str, Any]) -> dict:
     """
     st = student_row(rows, spec)
     teacher = teacher_acc(rows, spec)
-    doubled = None
+    doubled = st_check = None
     if st is not None:
-        doubled = next(
-            (r for r in rows if r.get("convergence_check") and r.get("of") == st["recipe"]), None
-        )
+        of = [r for r in rows if r.get("convergence_check") and r.get("of") == st["recipe"]]
+        doubled = next((r for r in of if not r.get("convergence_base")), None)
+        # with convergence_seeds the check has its own row of the student at its own epochs
+        st_check = next((r for r in of if r.get("convergence_base")), st)
     checks = {
         "anchor": check_anchor(teacher, spec.get("anchor"), spec.get("anchor_source")),
         "converged": check_converged(
-            st,
+            st_check,
             doubled,
             spec.get("converged_delta"),
             asked=not ("converged_delta" in spec and spec["converged_delta"] is None),
