@@ -88,3 +88,27 @@ def init_conv_bn(net: nn.Module) -> None:
         elif isinstance(m, nn.BatchNorm2d | nn.BatchNorm1d):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
+
+
+def resnet_net(
+    stem: nn.Module,
+    block,
+    c_in: int,
+    plan: list[tuple[int, int, int]],
+    num_classes: int,
+    in_channels: int,
+) -> StagedNet:
+    """A ResNet as a :class:`StagedNet`: after ``stem`` (``c_in`` channels out), one stage per
+    ``(planes, blocks, stride)`` of ``plan`` (the stride on its first block), global pooling and
+    a linear classifier; convolutions and batch norms initialised by :func:`init_conv_bn`.
+    ``block(c_in, planes, stride)`` has ``block.expansion`` (out channels = planes x expansion)."""
+    stages = []
+    for planes, n, stride in plan:
+        blocks = []
+        for b in range(n):
+            blocks.append(block(c_in, planes, stride if b == 0 else 1))
+            c_in = planes * block.expansion
+        stages.append(blocks)
+    net = StagedNet(stem, stages, global_pool(), nn.Linear(c_in, num_classes), in_channels)
+    init_conv_bn(net)
+    return net

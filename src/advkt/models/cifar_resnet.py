@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkt.models._factory import model_factory
-from advkt.models._staged import StagedNet, global_pool, init_conv_bn
+from advkt.models._staged import StagedNet, resnet_net
 
 
 def _shortcut(c_in: int, c_out: int, stride: int) -> nn.Module:
@@ -90,16 +90,8 @@ def cifar_resnet(
         nn.BatchNorm2d(widths[0]),
         nn.ReLU(),
     )
-    stages, c_in = [], widths[0]
-    for planes, stride in zip(widths[1:], (1, 2, 2)):
-        blocks = []
-        for b in range(n):
-            blocks.append(block(c_in, planes, stride if b == 0 else 1))
-            c_in = planes * block.expansion
-        stages.append(blocks)
-    net = StagedNet(stem, stages, global_pool(), nn.Linear(c_in, num_classes), in_channels)
-    init_conv_bn(net)
-    return net
+    plan = [(planes, n, stride) for planes, stride in zip(widths[1:], (1, 2, 2))]
+    return resnet_net(stem, block, widths[0], plan, num_classes, in_channels)
 
 
 _NARROW = (16, 16, 32, 64)

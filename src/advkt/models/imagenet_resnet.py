@@ -12,7 +12,7 @@ from __future__ import annotations
 from torch import nn
 
 from advkt.models._factory import model_factory
-from advkt.models._staged import StagedNet, global_pool, init_conv_bn
+from advkt.models._staged import StagedNet, resnet_net
 from advkt.models.cifar_resnet import BasicBlock, Bottleneck
 
 
@@ -28,16 +28,8 @@ def imagenet_resnet(
         nn.ReLU(),
         nn.MaxPool2d(3, stride=2, padding=1),
     )
-    stages, c_in = [], 64
-    for planes, n, stride in zip((64, 128, 256, 512), layers, (1, 2, 2, 2)):
-        blocks = []
-        for b in range(n):
-            blocks.append(block(c_in, planes, stride if b == 0 else 1))
-            c_in = planes * block.expansion
-        stages.append(blocks)
-    net = StagedNet(stem, stages, global_pool(), nn.Linear(c_in, num_classes), in_channels)
-    init_conv_bn(net)
-    return net
+    plan = list(zip((64, 128, 256, 512), layers, (1, 2, 2, 2)))
+    return resnet_net(stem, block, 64, plan, num_classes, in_channels)
 
 
 @model_factory("resnet18_imagenet")
