@@ -15,6 +15,14 @@ class DataError(RuntimeError):
     """Missing, corrupt or malformed data; the message names the file and the expected layout."""
 
 
+def check_split(name: str, split: str, valid, options: dict | None = None) -> None:
+    """A one-line DataError for a split a reader does not have, or options it does not take."""
+    if split not in valid:
+        raise DataError(f"{name}: unknown split '{split}'; valid: {', '.join(valid)}")
+    if options:
+        raise DataError(f"{name}: unexpected options {', '.join(sorted(options))}")
+
+
 @dataclass
 class TensorData:
     """A split of a dataset, held in memory.

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from advkt.data.base import DataError, TensorData
+from advkt.data.base import DataError, TensorData, check_split
 from advkt.data.webdataset import find_shards, load_shards, read_classes
 from advkt.registry import register_dataset
 
@@ -134,8 +134,7 @@ def _shards_present(root: Path, split: str) -> bool:
 
 
 def _load(name: str, root: str | Path, split: str, download: bool, workers: int, cache: bool):
-    if split not in ("train", "test"):
-        raise DataError(f"{name}: unknown split '{split}'; valid: train, test")
+    check_split(name, split, ("train", "test"))
     root = Path(root)
     num_classes = 10 if name == "cifar10" else 100
     folder, files, label_key = _BATCHES[name]

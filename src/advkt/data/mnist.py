@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from advkt.data._files import first_existing, missing_files_error, read_bytes
-from advkt.data.base import DataError, TensorData
+from advkt.data.base import DataError, TensorData, check_split
 from advkt.registry import register_dataset
 
 IMAGES_MAGIC = 0x00000803
@@ -69,10 +69,7 @@ def _find(root: Path, split: str) -> tuple[Path, Path] | list[str]:
 @register_dataset("mnist")
 def mnist(root: str | Path, split: str = "train", download: bool = False, **kw) -> TensorData:
     """MNIST ``split`` ("train": 60,000, "test": 10,000) as uint8 (N, 1, 28, 28), labels 0-9."""
-    if split not in _PREFIX:
-        raise DataError(f"mnist: unknown split '{split}'; valid: {', '.join(_PREFIX)}")
-    if kw:
-        raise DataError(f"mnist: unexpected options {', '.join(sorted(kw))}")
+    check_split("mnist", split, _PREFIX, kw)
     root = Path(root)
     found = _find(root, split)
     if isinstance(found, list) and download:

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from advkt.data.base import DataError, TensorData
+from advkt.data.base import DataError, TensorData, check_split
 from advkt.data.cache import cached_tensors
 from advkt.registry import register_dataset
 
@@ -118,8 +118,7 @@ def mnist1d(
 ) -> TensorData:
     """MNIST-1D ``split`` as float32 (N, 1, 40), labels 0-9; ``root``/``download`` are unused
     (the data is generated), the generated arrays are cached in the cache folder."""
-    if split not in ("train", "test"):
-        raise DataError(f"mnist1d: unknown split '{split}'; valid: train, test")
+    check_split("mnist1d", split, ("train", "test"))
     if num_samples < 10 or not 0 < train_split < 1:
         raise DataError(
             f"mnist1d: need num_samples >= 10 and 0 < train_split < 1, got {num_samples}, "

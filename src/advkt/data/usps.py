@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from advkt.data._files import first_existing, missing_files_error, read_bytes
-from advkt.data.base import DataError, TensorData
+from advkt.data.base import DataError, TensorData, check_split
 from advkt.registry import register_dataset
 
 # Per-pixel mean/std of the 7,291 training digits on the [0, 1] scale, measured on this format.
@@ -59,10 +59,7 @@ def read_usps(path: Path) -> tuple[np.ndarray, np.ndarray]:
 @register_dataset("usps")
 def usps(root: str | Path, split: str = "train", download: bool = False, **kw) -> TensorData:
     """USPS ``split`` ("train": 7,291, "test": 2,007) as uint8 (N, 1, 16, 16), labels 0-9."""
-    if split not in _FILES:
-        raise DataError(f"usps: unknown split '{split}'; valid: {', '.join(_FILES)}")
-    if kw:
-        raise DataError(f"usps: unexpected options {', '.join(sorted(kw))}")
+    check_split("usps", split, _FILES, kw)
     folder = Path(root) / "usps"
     name = _FILES[split]
     path = first_existing(folder, (name + ".gz", name))
