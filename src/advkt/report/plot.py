@@ -50,7 +50,7 @@ def plot(rows: list[dict], path: Path, curves: dict | None = None, teacher: floa
         pad = 0.08 * (hi - lo) + 0.5
         ax.set_ylim(max(0.0, lo - pad), min(100.0, hi + pad))
     ax.set_xlim(-0.6, len(rows) - 0.4)
-    ax.set_xticks(range(len(rows)), [r["recipe"] for r in rows], rotation=30, ha="right")
+    ax.set_xticks(range(len(rows)), [_label(r) for r in rows], rotation=30, ha="right")
     ax.tick_params(axis="x", labelsize=7)
     ax.set_ylabel("final test accuracy (%)")
     n = len(rows[0]["values"]) if rows else 0
@@ -72,7 +72,7 @@ def plot(rows: list[dict], path: Path, curves: dict | None = None, teacher: floa
                 marker="o" if len(epochs) < 4 else None,
                 ms=3,
                 lw=1.2,
-                label=r["recipe"],
+                label=_label(r),
             )
             drawn += 1
     if teacher is not None:
@@ -88,3 +88,10 @@ def plot(rows: list[dict], path: Path, curves: dict | None = None, teacher: floa
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def _label(r: dict) -> str:
+    """A row's name on the plot; a convergence-check row says so, with its epochs and seeds."""
+    if r.get("convergence_check"):
+        return f"{r['recipe']} (check: {r.get('epochs')} ep, {len(r['values'])} seeds)"
+    return r["recipe"]
