@@ -104,7 +104,7 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 EXTRA_COMMANDS = {
     "oversample": ("advkt.oversample.cli", "imblearn"),
     "graph": ("advkt.graph.cli", "torch_geometric"),
-    "viz": ("advkt.viz", None),
+    "viz": ("advkt.report.attention", None),
 }
 
 

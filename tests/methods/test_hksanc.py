@@ -370,6 +370,12 @@ def test_saved_student_is_rebuilt_and_evaluated_from_its_folder(tmp_path, monkey
     again = build_method(r, load_student(run), build_teacher(r, data, True), data, x.device)
     ckpt.load_method(again, ckpt.resolve(run))
     assert len(again.attention_maps(x)) == len(m._blocks)
+    # ... and `advkt viz attention` draws them from the folder alone
+    from advkt.cli import main
+
+    png = tmp_path / "attention.png"
+    assert main(["viz", "attention", str(run), "--out", str(png)]) == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
 
 
 @pytest.mark.slow
