@@ -19,7 +19,7 @@ from torch import nn
 
 from advkt.admm import ADMM
 from advkt.methods.base import Batch
-from advkt.methods.robust import MaskedPruning, _key
+from advkt.methods.robust import MaskedPruning, buffer_name
 from advkt.registry import register_method
 
 
@@ -61,16 +61,16 @@ class ADMMPrune(MaskedPruning):
         self.admm = ADMM(student, rate=rate, rho=rho, scope=scope)
         self.admm_z, self.admm_u = nn.Module(), nn.Module()
         for n in self.admm.params:
-            self.admm_z.register_buffer(_key(n), self.admm.Z[n])
-            self.admm_u.register_buffer(_key(n), self.admm.U[n])
+            self.admm_z.register_buffer(buffer_name(n), self.admm.Z[n])
+            self.admm_u.register_buffer(buffer_name(n), self.admm.U[n])
         self.register_buffer("admm_steps", torch.zeros((), dtype=torch.long))
         self._bind()
 
     def _bind(self) -> None:
         """Point the ADMM state at this module's buffers (after ``.to()`` or a load)."""
         for n in self.admm.params:
-            self.admm.Z[n] = getattr(self.admm_z, _key(n))
-            self.admm.U[n] = getattr(self.admm_u, _key(n))
+            self.admm.Z[n] = getattr(self.admm_z, buffer_name(n))
+            self.admm.U[n] = getattr(self.admm_u, buffer_name(n))
 
     def _apply(self, fn, *args, **kwargs):
         out = super()._apply(fn, *args, **kwargs)  # .to(device) replaces the buffers
@@ -95,5 +95,5 @@ class ADMMPrune(MaskedPruning):
     def hard_prune(self) -> None:
         masks = self.admm.prune()
         for name, m in masks.items():
-            getattr(self.masks, _key(name)).copy_(m)
+            getattr(self.masks, buffer_name(name)).copy_(m)
         self.pruned.fill_(True)

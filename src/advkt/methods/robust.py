@@ -40,8 +40,9 @@ KINDS = ("l1", "group")
 SCOPES = ("global", "layer")
 
 
-def _key(name: str) -> str:
-    return name.replace(".", "__")  # buffer names may not hold dots
+def buffer_name(name: str) -> str:
+    """A parameter name as a buffer name (buffer names may not hold dots)."""
+    return name.replace(".", "__")
 
 
 class MaskedPruning(Method):
@@ -89,13 +90,13 @@ class MaskedPruning(Method):
         self.prune_epoch, self.rate, self.kind, self.scope = prune_epoch, rate, kind, scope
         self.masks = nn.Module()
         for name, p in student.named_parameters():
-            self.masks.register_buffer(_key(name), torch.ones_like(p, dtype=torch.bool))
+            self.masks.register_buffer(buffer_name(name), torch.ones_like(p, dtype=torch.bool))
         self.register_buffer("pruned", torch.zeros((), dtype=torch.bool))
         self._epoch = 0.0
 
     def mask_dict(self) -> dict[str, torch.Tensor]:
         names = [name for name, _ in self.student.named_parameters()]
-        return {name: getattr(self.masks, _key(name)) for name in names}
+        return {name: getattr(self.masks, buffer_name(name)) for name in names}
 
     def _in_finetune(self) -> bool:
         return self.prune_epoch is not None and self._epoch >= self.prune_epoch
@@ -111,7 +112,7 @@ class MaskedPruning(Method):
         else:
             new = {n: p != 0 for n, p in self.student.named_parameters() if p.dim() > 1}
         for name, m in new.items():
-            getattr(self.masks, _key(name)).copy_(m)
+            getattr(self.masks, buffer_name(name)).copy_(m)
         self.pruned.fill_(True)
         apply_masks(self.student, self.mask_dict())
 
