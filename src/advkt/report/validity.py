@@ -191,14 +191,25 @@ def check_anchor(teacher: float | None, anchor: float | None, source: str | None
     return out
 
 
-def check_spread(student: dict | None, max_std: float | None, asked: bool = True) -> dict:
+def _unjudgeable(
+    key: str, threshold: float | None, op: str, student: dict | None, asked: bool, why: str
+) -> dict | None:
+    """The "not checked" record of a student-alone check that cannot be judged (not asked, no
+    threshold, no student-alone row), else None."""
     if not asked:
-        return _not_checked("not asked: max_student_std is null", asked=False)
-    if max_std is None:
-        return _not_checked("no max_student_std for this dataset: set one in the benchmark spec")
-    need = f"<= {fmt_threshold(max_std)}"
+        return _not_checked(f"not asked: {key} is null", asked=False)
+    if threshold is None:
+        return _not_checked(why)
     if student is None:
-        return _not_checked("no student-alone row", need)
+        return _not_checked("no student-alone row", f"{op} {fmt_threshold(threshold)}")
+    return None
+
+
+def check_spread(student: dict | None, max_std: float | None, asked: bool = True) -> dict:
+    why = "no max_student_std for this dataset: set one in the benchmark spec"
+    if (out := _unjudgeable("max_student_std", max_std, "<=", student, asked, why)) is not None:
+        return out
+    need = f"<= {fmt_threshold(max_std)}"
     if len(student["values"]) < 2:
         return _not_checked("one seed: the std needs at least two", need)
     return _judge(float(student["std"]), "<=", max_std)
@@ -207,13 +218,10 @@ def check_spread(student: dict | None, max_std: float | None, asked: bool = True
 def check_gap(
     teacher: float | None, student: dict | None, min_gap: float | None, asked: bool = True
 ) -> dict:
-    if not asked:
-        return _not_checked("not asked: min_gap is null", asked=False)
-    if min_gap is None:
-        return _not_checked("no min_gap for this dataset: set one in the benchmark spec")
+    why = "no min_gap for this dataset: set one in the benchmark spec"
+    if (out := _unjudgeable("min_gap", min_gap, ">=", student, asked, why)) is not None:
+        return out
     need = f">= {fmt_threshold(min_gap)}"
-    if student is None:
-        return _not_checked("no student-alone row", need)
     if teacher is None:
         return _not_checked("no compared row has a teacher accuracy", need)
     return _judge(teacher - float(student["mean"]), ">=", min_gap)
@@ -222,13 +230,10 @@ def check_gap(
 def check_converged(
     student: dict | None, doubled: dict | None, delta: float | None, asked: bool = True
 ) -> dict:
-    if not asked:
-        return _not_checked("not asked: converged_delta is null", asked=False)
-    if delta is None:
-        return _not_checked("no converged_delta: set one in the benchmark spec")
+    why = "no converged_delta: set one in the benchmark spec"
+    if (out := _unjudgeable("converged_delta", delta, "<", student, asked, why)) is not None:
+        return out
     need = f"< {fmt_threshold(delta)}"
-    if student is None:
-        return _not_checked("no student-alone row", need)
     if doubled is None or not doubled.get("values"):
         return _not_checked("no doubled run: set convergence: true in the benchmark spec", need)
     moved = float(doubled["mean"]) - float(student["mean"])
