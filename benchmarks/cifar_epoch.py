@@ -17,8 +17,7 @@ import time
 
 import torch
 
-from advkt.engine.optim import build_optimizers
-from advkt.engine.run import Run, build_method
+from advkt.engine.run import bare_run, build_method
 from advkt.engine.splits import Data, load_splits
 from advkt.engine.teacher import model_spec
 from advkt.engine.trainer import train_epoch
@@ -28,20 +27,8 @@ from advkt.report.results import row, write_results
 
 
 def step_time(recipe, data, method, steps: int) -> float:
-    optims, scheduled = build_optimizers(method, recipe)
     sub = data.train.subset(torch.arange(steps * recipe.train.batch_size))
-    run = Run(
-        recipe=recipe,
-        method=method,
-        teacher=None,
-        data=Data(sub, data.test),
-        y_train=sub.y,
-        optims=optims,
-        scheduled=scheduled,
-        base_lrs={k: [g["lr"] for g in o.param_groups] for k, o in optims.items()},
-        device=torch.device("cpu"),
-        quiet=True,
-    )
+    run = bare_run(recipe, method, None, Data(sub, data.test), torch.device("cpu"))
     t0 = time.perf_counter()
     train_epoch(run, 0)
     return (time.perf_counter() - t0) / steps

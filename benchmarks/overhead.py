@@ -22,8 +22,7 @@ import torch
 import torch.nn.functional as F
 
 from advkt.data.augment import to_float
-from advkt.engine.optim import build_optimizers
-from advkt.engine.run import Run, build_method
+from advkt.engine.run import bare_run, build_method
 from advkt.engine.splits import load_splits
 from advkt.engine.teacher import model_spec
 from advkt.engine.trainer import train_epoch
@@ -68,19 +67,7 @@ def setup(recipe_path: str, overrides: list[str], method: str, batch: int):
 
 
 def engine_epoch(r, data, teacher, m) -> float:
-    optims, scheduled = build_optimizers(m, r)
-    run = Run(
-        recipe=r,
-        method=m,
-        teacher=teacher,
-        data=data,
-        y_train=data.train.y,
-        optims=optims,
-        scheduled=scheduled,
-        base_lrs={k: [g["lr"] for g in o.param_groups] for k, o in optims.items()},
-        device=torch.device("cpu"),
-        quiet=True,
-    )
+    run = bare_run(r, m, teacher, data, torch.device("cpu"))
     t0 = time.perf_counter()
     train_epoch(run, 0)
     return time.perf_counter() - t0

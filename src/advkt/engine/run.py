@@ -62,6 +62,36 @@ class Run:
     wall: float = 0.0
 
 
+def bare_run(
+    recipe: Recipe,
+    method: Method,
+    teacher: nn.Module | None,
+    data: Data,
+    device: torch.device,
+    y_train: torch.Tensor | None = None,
+) -> Run:
+    """A :class:`Run` around an already built method, its optimisers built from ``recipe``: for
+    timing epochs outside :func:`setup` (no run folder, no teacher table, no preparation)."""
+    optims, scheduled = build_optimizers(method, recipe)
+    return Run(
+        recipe=recipe,
+        method=method,
+        teacher=teacher,
+        data=data,
+        y_train=data.train.y if y_train is None else y_train,
+        optims=optims,
+        scheduled=scheduled,
+        base_lrs=base_lrs(optims),
+        device=device,
+        quiet=True,
+    )
+
+
+def base_lrs(optims: dict[str, torch.optim.Optimizer]) -> dict[str, list[float]]:
+    """Each optimiser's LRs as built, which the schedule multiplies."""
+    return {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
+
+
 def pick_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -132,7 +162,7 @@ def setup(
     if world > 1:
         dist.broadcast_module(method)
     optims, scheduled = build_optimizers(method, recipe)
-    base_lrs = {k: [g["lr"] for g in o.param_groups] for k, o in optims.items()}
+    lrs = base_lrs(optims)
     autocast, scaler = autocast_for(device, recipe.train.amp)
     if rank == 0:  # only once data, teacher and method are built: a failed set-up leaves no folder
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -165,7 +195,7 @@ def setup(
         y_train=y_train,
         optims=optims,
         scheduled=scheduled,
-        base_lrs=base_lrs,
+        base_lrs=lrs,
         device=device,
         autocast=autocast,
         scaler=scaler,
