@@ -251,7 +251,7 @@ def compare(
     # the convergence check may use more seeds than the ranking (convergence_seeds): the
     # student alone then also runs on the extra seeds, as a row of the check only
     check_seeds = seeds_run
-    if runs[-1][1] and spec.get("convergence_seeds"):
+    if spec.get("convergence") and spec.get("convergence_seeds"):
         check_seeds = sorted(set(seeds_run) | set(seed_list(spec["convergence_seeds"])))
     tasks = [
         (recipe.model_copy(update={"seed": seed, "out": str(out)}), out / "runs")
