@@ -4,7 +4,7 @@ See docs/methods/savgae.md. Using this package needs torch-geometric, scipy, sci
 names load on first use, so that ``advkt`` commands without graphs do not import those.
 """
 
-from importlib import import_module
+from advkt.lazy import lazy_exports
 
 _WHERE = {
     "LinkSplit": "data",
@@ -29,10 +29,4 @@ _WHERE = {
     "embed": "train",
     "fit_savgae": "train",
 }
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'advkt.graph' has no attribute {name!r}")
-    return getattr(import_module(f"advkt.graph.{_WHERE[name]}"), name)
+__getattr__, __all__ = lazy_exports("advkt.graph", _WHERE)

@@ -16,6 +16,8 @@ import torch
 from torch import Tensor, nn
 from torch_geometric.nn import ARGA, ARGVA, GAE, VGAE, GCNConv
 
+from advkt.graph.savgae import VariationalGCNEncoder
+
 PEERS = ("gae", "vgae", "arga", "argva")
 EPOCHS = {"gae": 400, "vgae": 400, "arga": 150, "argva": 150}
 
@@ -28,18 +30,6 @@ class GCNEncoder(nn.Module):
 
     def forward(self, x: Tensor, edge_index: Tensor) -> Tensor:
         return self.conv2(self.conv1(x, edge_index).relu(), edge_index)
-
-
-class VariationalEncoder(nn.Module):
-    def __init__(self, in_channels: int, hidden: int, out: int):
-        super().__init__()
-        self.conv1 = GCNConv(in_channels, hidden, cached=True)
-        self.conv_mu = GCNConv(hidden, out, cached=True)
-        self.conv_logstd = GCNConv(hidden, out, cached=True)
-
-    def forward(self, x: Tensor, edge_index: Tensor) -> tuple[Tensor, Tensor]:
-        h = self.conv1(x, edge_index).relu()
-        return self.conv_mu(h, edge_index), self.conv_logstd(h, edge_index)
 
 
 class PeerDiscriminator(nn.Module):
@@ -60,11 +50,11 @@ def build_peer(name: str, in_channels: int) -> GAE:
     if name == "gae":
         return GAE(GCNEncoder(in_channels, 32, 16))
     if name == "vgae":
-        return VGAE(VariationalEncoder(in_channels, 32, 16))
+        return VGAE(VariationalGCNEncoder(in_channels, 32, 16, bias=True))
     if name == "arga":
         return ARGA(GCNEncoder(in_channels, 32, 32), PeerDiscriminator())
     if name == "argva":
-        return ARGVA(VariationalEncoder(in_channels, 32, 32), PeerDiscriminator())
+        return ARGVA(VariationalGCNEncoder(in_channels, 32, 32, bias=True), PeerDiscriminator())
     raise ValueError(f"unknown peer {name!r}; valid peers: {', '.join(PEERS)}")
 
 

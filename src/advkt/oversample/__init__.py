@@ -4,17 +4,11 @@ The names load on first use, so that ``advkt`` commands which do not oversample 
 for importing imbalanced-learn and scikit-learn.
 """
 
-from importlib import import_module
+from advkt.lazy import lazy_exports
 
 _WHERE = {
-    "EWGANOverSampler": "advkt.oversample.ewgan",
-    "entropy_weights": "advkt.oversample.labels",
-    "label_vectors": "advkt.oversample.labels",
+    "EWGANOverSampler": "ewgan",
+    "entropy_weights": "labels",
+    "label_vectors": "labels",
 }
-__all__ = sorted(_WHERE)
-
-
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module 'advkt.oversample' has no attribute {name!r}")
-    return getattr(import_module(_WHERE[name]), name)
+__getattr__, __all__ = lazy_exports("advkt.oversample", _WHERE)
