@@ -96,12 +96,11 @@ def build_teacher(runs: Path) -> dict:
     """Train (once, cached under ``runs``) the robust dense teacher, and evaluate it."""
     _threads()
     from advkt.engine import checkpoint as ckpt
-    from advkt.engine.splits import load_splits
-    from advkt.engine.teacher import build_teacher as build
+    from advkt.engine.trainer import train_teacher
     from advkt.recipe import load_recipe
 
     recipe = load_recipe(RECIPES / PEERS["ours (robust l1)"], [f"out={runs}"])
-    build(recipe, load_splits(recipe).train, quiet=True)
+    train_teacher(recipe, quiet=True)
     trecipe = load_recipe(recipe.teacher.recipe)
     run_dir = runs / "teachers" / f"{trecipe.name}-{trecipe.digest()}"
     ckpt.resolve(run_dir)

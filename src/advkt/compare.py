@@ -29,9 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from advkt.engine.checkpoint import has_checkpoint
-from advkt.engine.splits import load_splits
-from advkt.engine.teacher import build_teacher
-from advkt.engine.trainer import train
+from advkt.engine.trainer import train, train_teacher
 from advkt.recipe import Recipe, load_recipe
 from advkt.report.curves import collect_curves, rows_runs, write_curves
 from advkt.report.paired import add_paired, fmt_paired
@@ -174,7 +172,7 @@ def _run_all(tasks: list[tuple[Recipe, Path]], jobs: int, quiet: bool) -> dict:
     # each distinct teacher is trained (or found cached) once, here, before any run loads it,
     # with its progress shown: a teacher can take longer than the runs that use it
     for r in {r.teacher.recipe: r for r, _ in tasks if r.teacher and r.teacher.recipe}.values():
-        build_teacher(r, load_splits(r).train, quiet=False)
+        train_teacher(r)
     if jobs <= 1:
         out = {}
         for i, (r, d) in enumerate(tasks, 1):

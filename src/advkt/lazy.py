@@ -9,7 +9,7 @@ from typing import Any
 
 
 def lazy_exports(package: str, where: dict[str, str]) -> tuple[Callable[[str], Any], list[str]]:
-    """``(__getattr__, __all__)`` for ``package``, whose name ``n`` lives in ``package.where[n]``."""
+    """``(__getattr__, __all__)`` for ``package``: name ``n`` lives in ``package.where[n]``."""
 
     def __getattr__(name: str) -> Any:
         if name not in where:

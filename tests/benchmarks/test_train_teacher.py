@@ -49,7 +49,7 @@ def test_teacher_folder_is_complete_and_loads_as_a_recipe_teacher(tmp_path):
     kd["teacher"] = {**cnn, "checkpoint": "../tt/t4"}
     kd_yaml.write_text(yaml.safe_dump(kd))
     r = load_recipe(kd_yaml)
-    teacher = build_teacher(r, load_splits(r).train, quiet=True)
+    teacher = build_teacher(r, load_splits(r).train)
     want = load_file(str(out / "model.safetensors"))
     for k, v in teacher.state_dict().items():
         torch.testing.assert_close(v, want[k])

@@ -62,10 +62,9 @@ def ddp_matches_single_process(tmp_path: Path, tree: dict) -> None:
 def test_kd_two_processes_equal_one(tmp_path):
     tree = toy_recipe(tmp_path, "kd", epochs=2)
     # the teacher is trained once here and reused by all three processes
-    from advkt.engine.splits import load_splits
-    from advkt.engine.teacher import build_teacher
+    from advkt.engine.trainer import train_teacher
     from advkt.recipe import load_recipe
 
     r = load_recipe(base=tree)
-    build_teacher(r, load_splits(r).train, quiet=True)
+    train_teacher(r, quiet=True)
     ddp_matches_single_process(tmp_path, tree)

@@ -11,10 +11,10 @@ from safetensors.torch import load_file
 from advkt.engine.optim import lr_factor
 from advkt.engine.splits import load_splits
 from advkt.engine.teacher import build_teacher
-from advkt.engine.trainer import DivergenceError, train
+from advkt.engine.trainer import DivergenceError, train, train_teacher
 from advkt.methods.base import Batch
 from advkt.methods.kd import KD
-from advkt.recipe import load_recipe
+from advkt.recipe import RecipeError, load_recipe
 from advkt.registry import METHODS, register_method
 
 from .toy import toy_recipe
@@ -44,13 +44,14 @@ def test_cached_teacher_is_reused_and_retrained_when_its_weights_are_gone(tmp_pa
 
     r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
     data = load_splits(r).train
-    build_teacher(r, data, quiet=True)
+    train_teacher(r, quiet=True)
     (run,) = (tmp_path / "teachers").iterdir()
     first = (run / "summary.json").stat().st_mtime_ns
-    build_teacher(r, data, quiet=True)  # cached: not trained again
+    train_teacher(r, quiet=True)  # cached: not trained again
     assert (run / "summary.json").stat().st_mtime_ns == first
     shutil.rmtree(run / "ckpt")  # as in a clean clone of committed results
-    teacher = build_teacher(r, data, quiet=True)
+    train_teacher(r, quiet=True)
+    teacher = build_teacher(r, data)
     assert (run / "ckpt" / "last").is_file() and (run / "summary.json").stat().st_mtime_ns > first
     assert not any(p.requires_grad for p in teacher.parameters())
 
@@ -204,19 +205,18 @@ def test_best_checkpoint_is_chosen_on_the_validation_split_never_on_test(tmp_pat
 def test_teacher_takes_its_own_train_overrides_and_its_cache_key_follows(tmp_path, monkeypatch):
     monkeypatch.setenv("ADVKT_CACHE", str(tmp_path))  # teachers train into the cache
     r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
-    data = load_splits(r).train
-    build_teacher(r, data, quiet=True)
+    train_teacher(r, quiet=True)
     r2 = load_recipe(
         base=toy_recipe(tmp_path, "kd", epochs=1), overrides=["teacher.train.epochs=3"]
     )
-    build_teacher(r2, data, quiet=True)
+    train_teacher(r2, quiet=True)
     runs = sorted((tmp_path / "teachers").iterdir())
     assert len(runs) == 2  # two cache entries: the overridden teacher is another teacher
     epochs = sorted(json.loads((run / "summary.json").read_text())["epochs"] for run in runs)
     assert epochs == [1, 3]  # the teacher recipe's own epoch, and the override's 3
     # the student's train.* never reaches the teacher
     r3 = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1), overrides=["train.epochs=5"])
-    build_teacher(r3, data, quiet=True)
+    train_teacher(r3, quiet=True)
     assert len(list((tmp_path / "teachers").iterdir())) == 2
 
 
@@ -228,7 +228,7 @@ def test_committed_teacher_folder_is_found_relative_to_the_recipe(tmp_path, monk
 
     r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
     data = load_splits(r).train
-    build_teacher(r, data, quiet=True)
+    train_teacher(r, quiet=True)
     (run,) = (tmp_path / "teachers").iterdir()
     from advkt.engine import checkpoint as ckpt
 
@@ -245,7 +245,8 @@ def test_committed_teacher_folder_is_found_relative_to_the_recipe(tmp_path, monk
     path.write_text(yaml.safe_dump(tree))
     r = load_recipe(path)
     assert r.teacher.checkpoint == str(committed.resolve())
-    teacher = build_teacher(r, data, quiet=True)
+    train_teacher(r, quiet=True)
+    teacher = build_teacher(r, data)
     torch.testing.assert_close(
         teacher.state_dict(),
         {k: v for k, v in load_file(str(committed / "model.safetensors")).items()},
@@ -269,7 +270,8 @@ def test_teacher_table_holds_every_sample_and_refuses_past_its_memory_cap(tmp_pa
 
     r = load_recipe(base=toy_recipe(tmp_path, "fitnet", epochs=1))
     data = load_splits(r).train
-    teacher = build_teacher(r, data, quiet=True)
+    train_teacher(r, quiet=True)
+    teacher = build_teacher(r, data)
     table = TeacherTable.build(teacher, data, True, _no_warning, batch_size=100)
     idx = torch.tensor([3, 250, 0])
     logits, feats = table(idx)
@@ -346,7 +348,7 @@ def test_a_teacher_recipe_is_trained_once_for_every_output_folder(tmp_path, monk
     for out in ("a", "b"):
         (tmp_path / out).mkdir()
         r = load_recipe(base=toy_recipe(tmp_path / out, "kd", epochs=1))
-        build_teacher(r, load_splits(r).train, quiet=True)
+        train_teacher(r, quiet=True)
     (run,) = (tmp_path / "cache" / "teachers").iterdir()
     assert not (tmp_path / "a" / "teachers").exists() and not (tmp_path / "b" / "teachers").exists()
 
@@ -366,3 +368,15 @@ def test_an_unknown_optimiser_in_a_methods_own_spec_is_an_error(tmp_path):
     r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
     with pytest.raises(RecipeError, match="optimiser 'rmsprop' of parameter group 'disc'"):
         build_optimizers(Odd(), r)
+
+
+def test_an_untrained_teacher_recipe_is_refused_by_build_teacher_and_trained_by_train(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
+    r = load_recipe(base=toy_recipe(tmp_path, "kd", epochs=1))
+    data = load_splits(r).train
+    with pytest.raises(RecipeError, match="is not trained yet .*advkt train and advkt compare"):
+        build_teacher(r, data)
+    train(r, run_dir=tmp_path / "kd", quiet=True)  # trains the teacher first, then the student
+    assert not any(p.requires_grad for p in build_teacher(r, data).parameters())

@@ -30,7 +30,7 @@ from advkt.engine import checkpoint as ckpt
 from advkt.engine.run import build_method
 from advkt.engine.splits import load_splits
 from advkt.engine.teacher import build_teacher, model_spec
-from advkt.engine.trainer import train
+from advkt.engine.trainer import train, train_teacher
 from advkt.methods.base import Method
 from advkt.models import build_model
 from advkt.recipe import Recipe, load_recipe, recipe_from_json
@@ -117,7 +117,8 @@ def _build(r: Recipe) -> tuple[Method, torch.nn.Module | None]:
     """The method as ``train`` builds it: data, teacher, the seeded student, ``build_method``."""
     torch.manual_seed(r.seed)
     data = load_splits(r)
-    teacher = build_teacher(r, data.train, quiet=True)
+    train_teacher(r, quiet=True)
+    teacher = build_teacher(r, data.train)
     torch.manual_seed(r.seed)
     student = build_model(model_spec(r.student, data.train))
     return build_method(r, student, teacher, data.train, torch.device("cpu")), teacher

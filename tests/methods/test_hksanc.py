@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from advkt.engine import checkpoint as ckpt
 from advkt.engine.splits import load_splits
 from advkt.engine.teacher import build_teacher
-from advkt.engine.trainer import train
+from advkt.engine.trainer import train, train_teacher
 from advkt.methods.base import Batch
 from advkt.methods.hksanc import HKSANC, supervision_points
 from advkt.models import build_model
@@ -217,7 +217,7 @@ def test_teacher_checkpoint_of_another_architecture_is_refused(tmp_path, monkeyp
     monkeypatch.setenv("ADVKT_CACHE", str(tmp_path))  # teachers train into the cache
     tree = toy_recipe(tmp_path, "hksanc", epochs=1)
     r = load_recipe(base=tree)
-    build_teacher(r, load_splits(r).train, quiet=True)  # trains the 32-32 teacher
+    train_teacher(r, quiet=True)  # trains the 32-32 teacher
     run = next((tmp_path / "teachers").iterdir())
     tree["teacher"] = {
         "model": "mlp",
@@ -367,7 +367,7 @@ def test_saved_student_is_rebuilt_and_evaluated_from_its_folder(tmp_path, monkey
 
     r = recipe_from_json(run / "recipe.json")
     data = load_splits(r).train
-    again = build_method(r, load_student(run), build_teacher(r, data, True), data, x.device)
+    again = build_method(r, load_student(run), build_teacher(r, data), data, x.device)
     ckpt.load_method(again, ckpt.resolve(run))
     assert len(again.attention_maps(x)) == len(m._blocks)
     # ... and `advkt viz attention` draws them from the folder alone
@@ -385,7 +385,7 @@ def test_two_processes_keep_the_discriminator_in_sync(tmp_path, monkeypatch):
 
     tree = _toy(tmp_path, 1)
     r = load_recipe(base=tree)
-    build_teacher(r, load_splits(r).train, quiet=True)
+    train_teacher(r, quiet=True)
     _run(tree, tmp_path / "ddp", 2)
     from safetensors.torch import load_file
 

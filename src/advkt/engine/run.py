@@ -151,7 +151,7 @@ def setup(
 
     torch.manual_seed(recipe.seed)
     data = load_splits(recipe)
-    teacher = build_teacher(recipe, data.train, quiet)
+    teacher = build_teacher(recipe, data.train)
     torch.manual_seed(recipe.seed)  # the student's init must not depend on the teacher's path
     spec = model_spec(recipe.student, data.train)
     student = build_model(spec)

@@ -8,7 +8,7 @@ a recipe that trains the teacher, once per machine, into the library cache
 from __future__ import annotations
 
 import json
-import sys
+from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -30,8 +30,34 @@ def model_spec(spec, data: TensorData) -> dict:
     }
 
 
-def build_teacher(recipe: Recipe, data: TensorData, quiet: bool) -> nn.Module | None:
-    """The recipe's teacher for ``data``, weights loaded, frozen, in eval mode; None without one."""
+def teacher_run(recipe: Recipe) -> tuple[Recipe, Path] | None:
+    """The recipe that trains ``recipe``'s teacher and the cache folder of that run, or None when
+    the teacher is not trained by a recipe (none, or a ``checkpoint``)."""
+    t = recipe.teacher
+    if t is None or t.checkpoint or not t.recipe:
+        return None
+    # the teacher's own overrides (teacher.train.*); its cache key below follows them
+    trecipe = load_recipe(t.recipe, [f"train.{k}={json.dumps(v)}" for k, v in _dotted(t.train)])
+    if (trecipe.student.model, trecipe.student.args) != (t.model, t.args):
+        raise RecipeError(
+            f"teacher recipe {t.recipe} trains a '{trecipe.student.model}' "
+            f"{trecipe.student.args}, but 'teacher' asks for '{t.model}' {t.args}"
+        )
+    # one cache for every output folder: a teacher recipe is trained once per machine
+    return trecipe, cache_dir() / "teachers" / f"{trecipe.name}-{trecipe.digest()}"
+
+
+def is_trained(run_dir: Path) -> bool:
+    """A finished run with its weights (committed results keep metrics, not ckpt/: such a run is
+    trained again rather than failing to load)."""
+    return (run_dir / "summary.json").is_file() and ckpt.has_checkpoint(run_dir)
+
+
+def build_teacher(recipe: Recipe, data: TensorData) -> nn.Module | None:
+    """The recipe's teacher for ``data``, weights loaded, frozen, in eval mode; None without one.
+
+    A teacher recipe must have been trained already (:func:`advkt.engine.trainer.train` and
+    ``advkt compare`` train it first)."""
     t = recipe.teacher
     if t is None:
         return None
@@ -40,26 +66,12 @@ def build_teacher(recipe: Recipe, data: TensorData, quiet: bool) -> nn.Module | 
     if t.checkpoint:
         where = ckpt.resolve(t.checkpoint)
     elif t.recipe:
-        # the teacher's own overrides (teacher.train.*); its cache key below follows them
-        trecipe = load_recipe(t.recipe, [f"train.{k}={json.dumps(v)}" for k, v in _dotted(t.train)])
-        if (trecipe.student.model, trecipe.student.args) != (t.model, t.args):
+        trecipe, run_dir = teacher_run(recipe)
+        if not is_trained(run_dir):
             raise RecipeError(
-                f"teacher recipe {t.recipe} trains a '{trecipe.student.model}' "
-                f"{trecipe.student.args}, but 'teacher' asks for '{t.model}' {t.args}"
+                f"the teacher recipe {trecipe.name} is not trained yet (no finished run in "
+                f"{run_dir}): advkt train and advkt compare train it first"
             )
-        # one cache for every output folder: a teacher recipe is trained once per machine
-        run_dir = cache_dir() / "teachers" / f"{trecipe.name}-{trecipe.digest()}"
-        # a finished run whose weights are gone (committed results keep metrics, not ckpt/)
-        # is trained again rather than failing to load
-        if not ((run_dir / "summary.json").is_file() and ckpt.has_checkpoint(run_dir)):
-            from advkt.engine.trainer import train  # the loop builds teachers: import it late
-
-            print(
-                f"advkt: training the teacher {trecipe.name} ({trecipe.train.epochs} epochs) "
-                f"into {run_dir}, once: later runs read it from there",
-                file=sys.stderr,
-            )
-            train(trecipe, run_dir=run_dir, quiet=quiet)
         where = ckpt.resolve(run_dir)
     else:
         raise RecipeError("'teacher' needs either 'checkpoint' (a trained run) or 'recipe'")

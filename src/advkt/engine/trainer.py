@@ -28,9 +28,10 @@ from advkt.engine.batches import epoch_batches
 from advkt.engine.evaluation import accuracy
 from advkt.engine.optim import lr_factor
 from advkt.engine.run import Run, setup
+from advkt.engine.teacher import is_trained, teacher_run
 from advkt.engine.tensorboard import EpochWriter
 from advkt.methods.base import Method
-from advkt.recipe import Recipe
+from advkt.recipe import Recipe, recipe_from_json
 
 
 class DivergenceError(RuntimeError):
@@ -156,6 +157,21 @@ def _check_finite(
 # --------------------------------------------------------------------------- entry point
 
 
+def train_teacher(recipe: Recipe, quiet: bool = False) -> None:
+    """Train the recipe that trains ``recipe``'s teacher into the library cache, unless a finished
+    run is there: once per machine, for every output folder."""
+    found = teacher_run(recipe)
+    if found is None or is_trained(found[1]):
+        return
+    trecipe, run_dir = found
+    print(
+        f"advkt: training the teacher {trecipe.name} ({trecipe.train.epochs} epochs) "
+        f"into {run_dir}, once: later runs read it from there",
+        file=sys.stderr,
+    )
+    train(trecipe, run_dir=run_dir, quiet=quiet)
+
+
 def train(
     recipe: Recipe | None,
     run_dir: str | Path | None = None,
@@ -165,6 +181,7 @@ def train(
 ) -> dict[str, Any] | tuple[dict[str, Any], Method]:
     """Train ``recipe`` into ``run_dir`` (or continue the run at ``resume``); return its summary
     (and the trained method, with ``return_method``)."""
+    train_teacher(recipe_from_json(Path(resume) / "recipe.json") if resume else recipe, quiet)
     run = setup(recipe, run_dir, resume, quiet)
     recipe, method, data, run_dir = run.recipe, run.method, run.data, run.run_dir
     device, autocast, rank = run.device, run.autocast, run.rank

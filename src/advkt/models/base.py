@@ -18,8 +18,12 @@ loss wants it, is a loss-side choice).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
+from torch import nn
+
+from advkt.registry import MODELS
 
 
 @dataclass
@@ -36,3 +40,19 @@ class Features:
     @property
     def stage_inputs(self) -> list[torch.Tensor]:
         return [self.stem] + [b[-1] for b in self.blocks[:-1]]
+
+
+def model_names() -> list[str]:
+    """Every registered model name, sorted."""
+    return MODELS.names()
+
+
+def build_model(spec: dict[str, Any]) -> nn.Module:
+    """Rebuild a model from its ``spec`` ({"name": ..., "num_classes": ..., **kwargs})."""
+    if not isinstance(spec, dict) or "name" not in spec:
+        raise ValueError(
+            f"a model spec must be a dict with a 'name' key (and the model's arguments), "
+            f"got {spec!r}"
+        )
+    kwargs = {k: v for k, v in spec.items() if k != "name"}
+    return MODELS.get(spec["name"])(**kwargs)

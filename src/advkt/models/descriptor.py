@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from advkt.models._factory import model_factory
+from advkt.models.base import build_model
 
 NAME = "descriptor_head"
 
@@ -93,8 +94,6 @@ def descriptor_head(
 ) -> nn.Module:
     """``backbone`` (a model spec, e.g. ``{"name": "resnet20"}``) with its classifier read from a
     ``dim``-d global descriptor."""
-    from advkt.models import build_model  # the registry lives there; imported late (cycle)
-
     if not isinstance(backbone, dict) or "name" not in backbone:
         raise ValueError(
             f"model '{NAME}' needs 'backbone', a model spec such as {{\"name\": \"resnet20\"}}; "

@@ -35,7 +35,7 @@ def attention_figure(run: str | Path, out: str | Path, n: int = 4, which: str = 
         )
     data = load_splits(recipe)
     device = torch.device("cpu")
-    teacher = build_teacher(recipe, data.train, quiet=True)
+    teacher = build_teacher(recipe, data.train)
     where = ckpt.resolve(run, which)
     student = build_model(ckpt.read_spec(where))
     method = build_method(recipe, student, teacher, data.train, device)
