@@ -2,8 +2,8 @@
 
     nice -n 10 .venv/bin/python benchmarks/savgae_embedding_plot.py --dataset Cora --how pca
 
-Retrains both as ``advkt graph bench`` does (same seed, whole graph, 100 / 150 iterations),
-prints their clustering scores and writes embedding-<dataset>-<how>.png into the Planetoid folder.
+Retrains both as ``savgae_planetoid.py`` does (same seed, whole graph, 100 / 150 iterations), prints
+their clustering scores and writes embedding-<dataset>-<how>.png into the Planetoid folder.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import json
 from pathlib import Path
 
 import torch
+from savgae_planetoid import plot_embeddings  # the sibling script (sys.path[0] is benchmarks/)
 
-from advkt.graph.bench import plot_embeddings, run_one
 from advkt.graph.data import load_planetoid, split_edges
+from advkt.graph.run import run_one
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -102,7 +102,6 @@ def _cmd_profile(args: argparse.Namespace) -> int:
 
 # command -> (module with add_parser, the package its extra installs)
 EXTRA_COMMANDS = {
-    "oversample": ("advkt.oversample.cli", "imblearn"),
     "graph": ("advkt.graph.cli", "torch_geometric"),
     "viz": ("advkt.report.attention", None),
 }

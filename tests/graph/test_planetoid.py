@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from advkt.data.base import DataError
-from advkt.graph.bench import run_one
 from advkt.graph.cli import main
 from advkt.graph.data import load_planetoid, split_edges
+from advkt.graph.run import run_one
 
 
 @pytest.fixture(scope="module")

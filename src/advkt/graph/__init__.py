@@ -25,6 +25,8 @@ _WHERE = {
     "rooted_pagerank": "target",
     "sparse_rooted_pagerank": "target",
     "sparse_target": "target",
+    "METHODS": "run",
+    "run_one": "run",
     "build_target": "train",
     "embed": "train",
     "fit_savgae": "train",

@@ -1,7 +1,8 @@
-"""``advkt graph train`` and ``advkt graph bench`` (also ``python -m advkt.graph.cli``).
+"""``advkt graph train`` (also ``python -m advkt.graph.cli``): one method on one data set.
 
 advkt graph train --dataset Cora --method savgae --task link --seed 0
-advkt graph bench --datasets Cora CiteSeer --seeds 10 --out benchmarks/results/savgae-planetoid
+
+The Planetoid benchmark over seeds is ``benchmarks/savgae_planetoid.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ _METHODS = ("savgae", "savgae-natural", "savgae-sparse", "gae", "vgae", "arga", 
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
-    """Add the ``graph`` command with its ``train`` and ``bench`` subcommands."""
+    """Add the ``graph`` command with its ``train`` subcommand."""
     p = subparsers.add_parser("graph", help="SAVGAE and its peers on PyTorch Geometric")
     sub = p.add_subparsers(dest="graph_command", required=True)
 
@@ -35,22 +36,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     t.add_argument("--out", default=None, help="write metrics.json here")
     common(t)
 
-    b = sub.add_parser("bench", help="the Planetoid protocol: SAVGAE and the peers over seeds")
-    b.add_argument("--datasets", nargs="+", default=["Cora", "CiteSeer"])
-    b.add_argument("--seeds", type=int, default=10, help="seeds 0..n-1")
-    b.add_argument("--first-seed", type=int, default=0)
-    b.add_argument("--methods", nargs="+", default=["gae", "vgae", "arga", "argva", "savgae"])
-    b.add_argument(
-        "--savgae-link-iterations",
-        type=int,
-        default=800,
-        help="SAVGAE's link-prediction iterations (paper: 800; lower only for CPU budgets)",
-    )
-    b.add_argument("--tasks", nargs="+", default=["link", "cluster"])
-    b.add_argument("--out", default="benchmarks/results/savgae-planetoid")
-    b.add_argument("--summarise-only", action="store_true", help="only rebuild results/table")
-    b.add_argument("--no-plot", action="store_true")
-    common(b)
     p.set_defaults(func=run)
     return p
 
@@ -60,17 +45,15 @@ def run(args: argparse.Namespace) -> int:
 
     torch.set_num_threads(args.threads)
     try:
-        if args.graph_command == "train":
-            return _train(args)
-        return _bench(args)
+        return _train(args)
     except (DataError, ValueError, FloatingPointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
 
 
 def _train(args: argparse.Namespace) -> int:
-    from advkt.graph.bench import run_one
     from advkt.graph.data import load_planetoid, split_edges
+    from advkt.graph.run import run_one
 
     data = load_planetoid(args.dataset, args.data_root, args.cache)
     split = split_edges(data, args.seed)
@@ -81,33 +64,6 @@ def _train(args: argparse.Namespace) -> int:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         (out / "metrics.json").write_text(json.dumps(rec, indent=2) + "\n")
-    return 0
-
-
-def _bench(args: argparse.Namespace) -> int:
-    from advkt.graph.bench import METHODS, run_dataset, summarise
-
-    bad = [m for m in args.methods if m not in METHODS]
-    if bad:
-        raise ValueError(f"unknown methods {bad}; valid methods: {', '.join(METHODS)}")
-    out = Path(args.out)
-    if not args.summarise_only:
-        seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-        for dataset in args.datasets:
-            run_dataset(
-                dataset,
-                seeds,
-                args.methods,
-                out,
-                args.data_root,
-                args.cache,
-                tuple(args.tasks),
-                plot=not args.no_plot,
-                savgae_link_iterations=args.savgae_link_iterations,
-            )
-    command = "advkt graph bench " + " ".join(sys.argv[1:])
-    res, table = summarise(out, "savgae-planetoid", command)
-    print(table.read_text())
     return 0
 
 

@@ -5,9 +5,11 @@ import json
 import numpy as np
 import pytest
 
-from advkt.oversample.bench import BenchConfig, run, score
-from advkt.oversample.bench_report import average_ranks
-from advkt.oversample.cli import main
+from tests.benchmarks.scripts import load
+
+bench = load("ewgan_keel")
+BenchConfig, run, score, main = bench.BenchConfig, bench.run, bench.score, bench.main
+average_ranks = load("ewgan_keel_report").average_ranks
 
 
 def _write_keel(path, n_neg=48, n_pos=12, seed=0):
@@ -102,5 +104,5 @@ def test_average_ranks_by_hand():
 
 
 def test_cli_reports_a_missing_folder(tmp_path, capsys):
-    assert main(["bench", str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 1
+    assert main([str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 1
     assert "no such folder" in capsys.readouterr().err

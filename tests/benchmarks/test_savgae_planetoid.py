@@ -1,8 +1,12 @@
-"""The Planetoid report: per-method table and the SAVGAE − ARGVA comparison paired by seed."""
+"""benchmarks/savgae_planetoid.py: the per-method table and the SAVGAE − ARGVA comparison paired
+by seed."""
 
 import json
 
-from advkt.graph.bench import _seed_span, summarise
+from tests.benchmarks.scripts import load
+
+bench = load("savgae_planetoid")
+seed_span, summarise = bench.seed_span, bench.summarise
 
 
 def _rec(method, seed, auc, acc=None, dataset="Cora"):
@@ -34,8 +38,8 @@ def test_paired_difference_uses_common_seeds_only(tmp_path):
 
 
 def test_seed_span():
-    assert _seed_span([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8"
-    assert _seed_span([3]) == "3"
+    assert seed_span([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8"
+    assert seed_span([3]) == "3"
 
 
 def test_no_pairing_without_both_methods(tmp_path):
