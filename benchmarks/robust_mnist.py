@@ -63,7 +63,7 @@ def one_run(label: str, rate: float, seed: int, runs: Path) -> dict:
     _threads()
     from advkt.engine.trainer import train
     from advkt.evaluate import evaluate_run, load_student
-    from advkt.prune import compression_rate
+    from advkt.pruning import compression_rate
     from advkt.recipe import load_recipe
 
     recipe = load_recipe(RECIPES / PEERS[label], _overrides(label, rate, seed, runs))
@@ -335,7 +335,7 @@ def structured(args: argparse.Namespace) -> None:
     from advkt.engine.trainer import train
     from advkt.evaluate import load_student
     from advkt.profile import count_flops, count_params, latency_ms
-    from advkt.prune import compression_rate, load_shrunk, shrink
+    from advkt.pruning import compression_rate, load_shrunk, shrink
     from advkt.recipe import load_recipe
     from advkt.report.results import machine
 

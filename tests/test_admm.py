@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from advkt.admm import ADMM
-from advkt.prune import apply_masks, compression_rate, prunable_weights
+from advkt.pruning import ADMM, apply_masks, compression_rate, prunable_weights
 
 
 def _model() -> nn.Module:

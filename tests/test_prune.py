@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from safetensors.torch import save_file
 from torch import nn
 
-from advkt.prune import (
+from advkt.pruning import (
     apply_masks,
     apply_proximal,
     channel_groups,

@@ -26,19 +26,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advkt.distributed import unwrap
+
 if TYPE_CHECKING:
     from advkt.data.base import TensorData
     from advkt.recipe import AdversarialSpec
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Clamp = tuple[float, float] | None
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The module inside a (Distributed)DataParallel wrapper: its forward needs no sync."""
-    if isinstance(model, (nn.parallel.DistributedDataParallel, nn.DataParallel)):
-        return model.module
-    return model
 
 
 @contextmanager
@@ -132,7 +127,7 @@ def pgd(
     _check(x, y, eps)
     if steps < 0 or step < 0:
         raise ValueError(f"pgd needs steps >= 0 and step >= 0, got steps={steps}, step={step}")
-    net = _unwrap(model)
+    net = unwrap(model)
     x = x.detach().clone() if x.is_inference() else x.detach()  # inference tensors take no grad
     lo, hi = x - eps, x + eps
     x_adv = x.clone()
@@ -181,7 +176,7 @@ def robust_accuracy(
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
     if x.shape[0] != y.shape[0]:
         raise ValueError(f"robust_accuracy got {x.shape[0]} inputs but {y.shape[0]} labels")
-    net = _unwrap(model)
+    net = unwrap(model)
     param = next(net.parameters(), None)
     device = param.device if param is not None else x.device
     normalize = kw.get("normalize")

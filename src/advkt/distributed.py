@@ -17,6 +17,13 @@ import torch.distributed as dist
 from torch._utils import _flatten_dense_tensors, _unflatten_dense_tensors
 
 
+def unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    """The module inside a (Distributed)DataParallel wrapper: its forward needs no sync."""
+    if isinstance(model, (torch.nn.parallel.DistributedDataParallel, torch.nn.DataParallel)):
+        return model.module
+    return model
+
+
 def init_from_env(device_type: str) -> tuple[int, int]:
     """Join the process group when launched by torchrun; return (rank, world size)."""
     if "WORLD_SIZE" not in os.environ or int(os.environ["WORLD_SIZE"]) <= 1:

@@ -15,7 +15,7 @@ from advkt.engine import checkpoint as ckpt
 from advkt.methods.admm_prune import ADMMPrune
 from advkt.methods.base import Batch
 from advkt.methods.robust import Robust
-from advkt.prune import compression_rate, count_weights, prunable_weights
+from advkt.pruning import compression_rate, count_weights, prunable_weights
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -17,9 +17,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advkt.admm import ADMM
 from advkt.methods.base import Batch
-from advkt.methods.robust import MaskedPruning, buffer_name
+from advkt.methods.masked_pruning import MaskedPruning, buffer_name
+from advkt.pruning import ADMM
 from advkt.registry import register_method
 
 

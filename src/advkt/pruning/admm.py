@@ -7,7 +7,7 @@ auxiliary Z ∈ S and a scaled dual U (one copy of each per prunable weight tens
     Z-step: Z ← Π_S(W + U)      (keep the k largest magnitudes, per layer or globally)
     U-step: U ← U + W − Z       (:meth:`ADMM.update`, every few hundred steps)
 and, at the end, a hard prune W ← Π_S(W) whose masks are kept fixed during fine-tuning
-(:meth:`ADMM.prune` and :func:`advkt.prune.apply_masks`). With adversarial training L is the loss
+(:meth:`ADMM.prune` and :func:`advkt.pruning.apply_masks`). With adversarial training L is the loss
 on PGD examples. Z and U are the two extra copies of every weight that make ADMM heavier in
 memory than the proximal method (:meth:`ADMM.state_bytes`).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from advkt.prune import (
+from advkt.pruning.masks import (
     apply_masks,
     keep_count,
     magnitude_masks,
