@@ -137,7 +137,8 @@ def test_apply_proximal_touches_only_prunable_weights():
         else:  # biases and BN untouched
             assert torch.equal(after[k], before[k])
     model.load_state_dict(before)
-    apply_proximal(model, lr=1.0, lam=0.8, kind="group")
+    groups = channel_groups(model, torch.rand(2, 1, 28, 28))
+    apply_proximal(model, lr=1.0, lam=0.8, kind="group", groups=groups)
     after = model.state_dict()
     for k in before:  # the two removable convs are grouped; the linears are not
         if k in ("0.weight", "4.weight"):
@@ -146,6 +147,8 @@ def test_apply_proximal_touches_only_prunable_weights():
             assert torch.equal(after[k], before[k])
     with pytest.raises(ValueError, match="'l2'"):
         apply_proximal(model, 0.1, 0.1, kind="l2")
+    with pytest.raises(ValueError, match="needs groups"):
+        apply_proximal(model, 0.1, 0.1, kind="group")
 
 
 # ---------------------------------------------------------------------------- masks, accounting
@@ -183,12 +186,12 @@ def test_global_magnitude_masks_keep_exactly_the_largest():
 
 # ---------------------------------------------------------------------- channel groups, shrinking
 def test_channel_groups_found_by_structure():
-    groups = channel_groups(lenet_like())
+    groups = channel_groups(lenet_like(), torch.rand(2, 1, 28, 28))
     assert [(g.producer, g.bn, g.consumer, g.factor) for g in groups] == [
         ("0", "1", "4", 1),
         ("4", None, "8", 25),
     ]
-    groups = channel_groups(TinyResNet())
+    groups = channel_groups(TinyResNet(), torch.rand(2, 3, 16, 16))
     assert [(g.producer, g.bn, g.consumer) for g in groups] == [
         ("layer1.0.conv1", "layer1.0.bn1", "layer1.0.conv2"),
         ("layer1.1.conv1", "layer1.1.bn1", "layer1.1.conv2"),
@@ -201,8 +204,8 @@ def test_shrink_matches_masked_model(make, shape, tmp_path):
     model = make()
     _randomise_bn(model)
     model.eval()
-    apply_masks(model, filter_masks(model, sparsity=0.5))
     x = torch.rand(4, *shape)
+    apply_masks(model, filter_masks(model, channel_groups(model, x), sparsity=0.5))
     small, info = shrink(model, example=x)
     with torch.no_grad():
         assert torch.allclose(small(x), model(x), atol=1e-5)
@@ -221,10 +224,12 @@ def test_shrink_keeps_channels_that_are_not_exactly_zero():
     model = lenet_like().eval()
     with torch.no_grad():
         model[0].weight[2].zero_()  # filter zero but bias and BN shift not: channel is constant
-    small, info = shrink(model)
+    x = torch.rand(2, 1, 28, 28)
+    small, info = shrink(model, x)
     assert info["kept"] == {} and _params(small) == _params(model)
-    apply_masks(model, filter_masks(model))  # mask the already-zero filter with its bias and BN
-    small, info = shrink(model, example=torch.rand(2, 1, 28, 28))
+    # mask the already-zero filter with its bias and BN
+    apply_masks(model, filter_masks(model, channel_groups(model, x)))
+    small, info = shrink(model, example=x)
     assert info["kept"] == {"0": [0, 1, 3, 4, 5]}
     assert info["modules"]["0"] == {"type": "Conv2d", "in_channels": 1, "out_channels": 5}
     assert info["modules"]["4"]["in_channels"] == 5
@@ -232,16 +237,25 @@ def test_shrink_keeps_channels_that_are_not_exactly_zero():
 
 def test_shrink_real_backbones_and_load_from_spec():
     torch.manual_seed(0)
-    for name, shape in (("lenet5", (1, 28, 28)), ("resnet8", (3, 32, 32))):
-        model = MODELS.get(name)()
+    backbones = (
+        ("lenet5", {}, (1, 28, 28)),
+        ("resnet8", {}, (3, 32, 32)),
+        ("cnn_small", {"width": 8}, (1, 28, 28)),
+        ("vgg8", {}, (3, 32, 32)),
+        ("wrn_16_1", {}, (3, 32, 32)),
+        ("mobilenetv2", {"width_mult": 0.25}, (3, 32, 32)),
+        ("cnn1d", {"width": 8}, (1, 40)),
+    )
+    for name, kwargs, shape in backbones:
+        model = MODELS.get(name)(**kwargs)
         _randomise_bn(model)
         model.eval()
-        apply_masks(model, filter_masks(model, sparsity=0.5))
         x = torch.rand(2, *shape)
+        apply_masks(model, filter_masks(model, channel_groups(model, x), sparsity=0.5))
         small, info = shrink(model, example=x)
         with torch.no_grad():
             assert torch.allclose(small(x), model(x), atol=1e-5)
-        assert _params(small) < _params(model)
+        assert _params(small) < _params(model), name
         loaded = load_shrunk(model.spec, info, small.state_dict()).eval()
         with torch.no_grad():
             assert torch.equal(loaded(x), small(x))
@@ -249,8 +263,9 @@ def test_shrink_real_backbones_and_load_from_spec():
 
 def test_load_shrunk_rejects_mismatches():
     model = lenet_like()
-    apply_masks(model, filter_masks(model, sparsity=0.5))
-    small, info = shrink(model)
+    x = torch.rand(2, 1, 28, 28)
+    apply_masks(model, filter_masks(model, channel_groups(model, x), sparsity=0.5))
+    small, info = shrink(model, x)
     with pytest.raises(ValueError, match="do not match"):
         load_shrunk(lenet_like(), info, lenet_like().state_dict())
     with pytest.raises(ValueError, match="lacks"):

@@ -11,7 +11,7 @@ from torch import nn
 
 from advkt.losses.kd import kd_loss
 from advkt.methods.base import Batch, Method, labelled_ce
-from advkt.pruning import apply_masks, filter_masks, magnitude_masks
+from advkt.pruning import apply_masks, channel_groups, filter_masks, magnitude_masks
 
 KINDS = ("l1", "group")
 SCOPES = ("global", "layer")
@@ -65,6 +65,8 @@ class MaskedPruning(Method):
         if rate is not None and prune_epoch is None:
             raise ValueError("method.args.rate needs method.args.prune_epoch (when to prune)")
         self.prune_epoch, self.rate, self.kind, self.scope = prune_epoch, rate, kind, scope
+        # the removable channel groups, traced once on the example input (structured pruning)
+        self.groups = channel_groups(student, example_input) if kind == "group" else []
         self.masks = nn.Module()
         for name, p in student.named_parameters():
             self.masks.register_buffer(buffer_name(name), torch.ones_like(p, dtype=torch.bool))
@@ -83,7 +85,7 @@ class MaskedPruning(Method):
         """Fix the masks (target rate, or the current zeros) and zero the pruned weights."""
         if self.kind == "group":
             s = None if self.rate is None else 1 - 1 / self.rate
-            new = filter_masks(self.student, sparsity=s)
+            new = filter_masks(self.student, self.groups, sparsity=s)
         elif self.rate is not None:
             new = magnitude_masks(self.student, rate=self.rate, scope=self.scope)
         else:

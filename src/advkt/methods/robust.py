@@ -79,4 +79,4 @@ class Robust(MaskedPruning):
 
     def before_prune(self, name: str, lr: float) -> None:
         if self.lam > 0:
-            apply_proximal(self.student, lr, self.lam, self.kind)
+            apply_proximal(self.student, lr, self.lam, self.kind, self.groups)

@@ -11,22 +11,13 @@ size η on the loss, with threshold t = η·λ:
   prox(w_g) = w_g·max(0, 1 − t/‖w_g‖₂)  (a zero group stays zero).
 
 Structured pruning only touches the *channel groups* that :func:`shrink` can physically remove:
-a convolution whose output reaches exactly one next convolution or linear layer through
-channel-wise modules. They are found by walking module names:
-(a) along a sequential chain: conv → [BatchNorm] → [ReLU/Tanh/pooling/dropout ...] → conv, or
-    → ``nn.Flatten`` → linear (the linear's input columns come in blocks of H·W per channel).
-    A chain is an ``nn.Sequential`` with nested sequences unrolled, or an ``advkt.models``
-    backbone (children ``stem``, ``stages``, ``head``, ``fc``: stem, every block in order, head,
-    fc); a ``Dense`` child (one ``linear``, applied to the flattened input) counts as
-    flatten → linear. This covers LeNet-5, VGG and the digit CNNs;
-(b) inside a residual block, a module with children ``conv1``, ``conv2`` (, ``conv3``): the
-    pair conv_i → conv_{i+1} through the BatchNorm registered between them (``bn1`` after a
-    post-activation ``conv1``, ``bn2`` in a pre-activation block); the block's last conv, which
-    feeds the residual sum, keeps its width. The activation between them in ``forward`` is
-    assumed to map 0 to 0 (ReLU).
+a convolution whose output channels reach exactly one next convolution or linear layer through
+its BatchNorm and operations that keep zeros at zero. They are found on Torch-Pruning's
+dependency graph, traced on an example input (:mod:`advkt.pruning.groups`), not by module names.
 A channel is removable when its filter and conv bias are zero and its BatchNorm maps 0 to 0
 (β = 0 and γ·μ = 0): then it carries exact zeros and dropping it does not change the output.
-:func:`filter_masks` zeros whole channels (filter, bias, γ, β) so that this holds.
+:func:`filter_masks` zeros whole channels (filter, bias, γ, β) so that this holds, and
+:func:`shrink` checks the shrunk model's outputs against the original's on the example.
 """
 
 from advkt.pruning.admm import ADMM

@@ -1,32 +1,48 @@
 """Channel groups: the output channels of a convolution that :func:`~advkt.pruning.shrink.shrink`
-can remove physically (see :mod:`advkt.pruning` for the rules of the walk)."""
+can remove physically, found on Torch-Pruning's dependency graph.
+
+``torch_pruning.DependencyGraph`` traces one forward pass of an example input and groups every
+layer whose channels are coupled to a convolution's output channels (its BatchNorm, the next
+layer's input, the other branch of a residual sum, ...). We keep the groups in which the
+convolution's channels are removable on their own:
+
+- the convolution is the group's only producer of those channels (a residual sum couples the
+  outputs of several convolutions: those groups are left alone);
+- at most one BatchNorm follows it, and the channels reach exactly one consumer, a convolution
+  of the same kind or a linear layer (through a flatten: ``factor`` = H·W columns per channel);
+- everything else on the way is an operation that maps a channel of exact zeros to exact zeros
+  (ReLU-like activations, pooling, reshapes; :data:`ZERO_PRESERVING`).
+
+A channel of such a group carries exact zeros when its filter and conv bias are zero and its
+BatchNorm maps 0 to 0 (β = 0 and γ·μ = 0); dropping it then leaves the output unchanged.
+"""
 
 from __future__ import annotations
 
-import re
+import copy
 from dataclasses import dataclass
 
+import torch
+import torch_pruning as tp
 from torch import nn
 
 from advkt.distributed import unwrap
 
 CONV_TYPES = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 BN_TYPES = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-# Channel-wise modules that map a channel of exact zeros to exact zeros.
-PASS_TYPES = (
-    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.Tanh, nn.ELU, nn.GELU, nn.SiLU, nn.Hardtanh,
-    nn.Hardswish, nn.Mish, nn.Identity, nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d,
-    nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
-    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
-    nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d,
+# autograd nodes (by name prefix) that map a channel of exact zeros to exact zeros
+ZERO_PRESERVING = (
+    "Relu", "LeakyRelu", "Hardtanh", "Tanh", "Elu", "Gelu", "Silu", "Hardswish", "Mish",
+    "MaxPool", "AvgPool", "AdaptiveAvgPool", "AdaptiveMaxPool", "Mean", "T", "View", "Reshape",
+    "UnsafeView", "Clone", "Flatten", "Squeeze", "Unsqueeze", "Permute", "Transpose",
 )  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ChannelGroup:
-    """Output channels of ``producer`` that flow, through ``bn`` and channel-wise modules, into
-    the input of ``consumer`` (a conv, or a linear after a flatten with ``factor`` = H·W columns
-    per channel)."""
+    """Output channels of ``producer`` that flow, through ``bn`` and zero-preserving operations,
+    into the input of ``consumer`` (a conv, or a linear after a flatten with ``factor`` = H·W
+    columns per channel)."""
 
     producer: str
     bn: str | None
@@ -34,107 +50,56 @@ class ChannelGroup:
     factor: int = 1
 
 
-def _join(prefix: str, name: str) -> str:
-    return f"{prefix}.{name}" if prefix else name
-
-
-def _is_plain_conv(m: nn.Module | None) -> bool:
+def _is_plain_conv(m: nn.Module) -> bool:
     return type(m) in CONV_TYPES and m.groups == 1
 
 
-def _is_staged(m: nn.Module) -> bool:
-    """A stem -> stages of blocks -> head -> fc net (``advkt.models`` backbones)."""
-    kids = dict(m.named_children())
-    return set(kids) == {"stem", "stages", "head", "fc"} and all(
-        isinstance(s, nn.ModuleList) for s in kids["stages"]
-    )
-
-
-def _is_dense(m: nn.Module) -> bool:
-    """A fully connected layer on flattened input: its one child is ``linear`` (Linear)."""
-    kids = dict(m.named_children())
-    return (
-        type(m).__name__ == "Dense"
-        and set(kids) == {"linear"}
-        and type(kids["linear"]) is nn.Linear
-        and not list(m.parameters(recurse=False))
-    )
-
-
-def _chain(m: nn.Module, name: str) -> list[tuple[str, nn.Module]]:
-    """The modules that ``m`` applies one after the other, nested sequences unrolled; a module
-    of unknown structure (a residual block, ...) stays one opaque element."""
-    if isinstance(m, nn.Sequential):
-        return [e for n, c in m.named_children() for e in _chain(c, _join(name, n))]
-    if _is_staged(m):
-        out = _chain(m.stem, _join(name, "stem"))
-        for s, stage in enumerate(m.stages):
-            for b, block in enumerate(stage):
-                out += _chain(block, _join(name, f"stages.{s}.{b}"))
-        return out + _chain(m.head, _join(name, "head")) + _chain(m.fc, _join(name, "fc"))
-    if _is_dense(m):
-        return [(f"{name}(flatten)", nn.Flatten(1)), (_join(name, "linear"), m.linear)]
-    return [(name, m)]
-
-
-def _follow(chain: list[tuple[str, nn.Module]], p: int) -> ChannelGroup | None:
-    """The channel group headed by the conv at chain[p], or None if its outputs go elsewhere."""
-    producer, conv = chain[p]
-    bn, flat = None, False
-    for name, m in chain[p + 1 :]:
-        if type(m) in BN_TYPES and bn is None and not flat and m.num_features == conv.out_channels:
-            bn = name
-        elif isinstance(m, PASS_TYPES):
+def _removable(group, root: nn.Module, names: dict[nn.Module, str]) -> ChannelGroup | None:
+    producer, bn, consumers = root, None, []
+    for dep, idxs in group:
+        m, how = dep.target.module, dep.handler.__name__
+        if m is root and how == "prune_out_channels":
             continue
-        elif type(m) is nn.Flatten and m.start_dim == 1 and not flat:
-            flat = True
-        elif _is_plain_conv(m) and not flat and m.in_channels == conv.out_channels:
-            return ChannelGroup(producer, bn, name) if type(m) is type(conv) else None
-        elif type(m) is nn.Linear and flat and m.in_features % conv.out_channels == 0:
-            return ChannelGroup(producer, bn, name, m.in_features // conv.out_channels)
-        else:
+        if m in names:  # a layer of the model
+            if type(m) in BN_TYPES and bn is None and m.num_features == root.out_channels:
+                bn = m
+            elif how == "prune_in_channels" and (
+                (_is_plain_conv(m) and type(m) is type(root)) or type(m) is nn.Linear
+            ):
+                consumers.append((m, len(idxs)))
+            else:
+                return None  # another producer (a residual sum), or a layer we cannot slice
+        elif isinstance(dep.target.module, tp.ops._ElementWiseOp):
+            if not dep.target.module._grad_fn.startswith(ZERO_PRESERVING):
+                return None
+        elif not isinstance(dep.target.module, tp.ops._ReshapeOp):
             return None
-    return None
+    if len(consumers) != 1:
+        return None
+    consumer, n_in = consumers[0]
+    factor, rest = divmod(n_in, producer.out_channels)
+    if rest or (factor != 1 and type(consumer) is not nn.Linear):
+        return None
+    return ChannelGroup(
+        names[producer], names[bn] if bn is not None else None, names[consumer], factor
+    )
 
 
-_BLOCK_CHILD = re.compile(r"(conv|bn|relu|act|drop|dropout)\d*")
-
-
-def _block_groups(m: nn.Module, name: str) -> list[ChannelGroup]:
-    """conv_i -> conv_{i+1} pairs inside a residual block (children conv1, conv2, ...)."""
-    kids = dict(m.named_children())
-    chain = [(_join(name, n), c) for n, c in m.named_children() if _BLOCK_CHILD.fullmatch(n)]
-    names = [n for n, _ in chain]
-    groups, i = [], 1
-    while _is_plain_conv(kids.get(f"conv{i + 1}")):
-        g = _follow(chain, names.index(_join(name, f"conv{i}")))
-        if g is not None and g.consumer == _join(name, f"conv{i + 1}"):
-            groups.append(g)
-        i += 1
-    return groups
-
-
-def channel_groups(model: nn.Module) -> list[ChannelGroup]:
-    """The removable channel groups of a model, found by walking module names (module doc)."""
-    groups: list[ChannelGroup] = []
-
-    def walk(m: nn.Module, name: str) -> None:
-        if isinstance(m, nn.Sequential) or _is_staged(m):
-            chain = _chain(m, name)
-            for p, (_, c) in enumerate(chain):
-                if _is_plain_conv(c):
-                    g = _follow(chain, p)
-                    if g is not None:
-                        groups.append(g)
-            for n, c in chain:
-                if not (isinstance(c, PASS_TYPES) or type(c) in CONV_TYPES + BN_TYPES):
-                    walk(c, n)
-            return
-        kids = dict(m.named_children())
-        if _is_plain_conv(kids.get("conv1")) and _is_plain_conv(kids.get("conv2")):
-            groups.extend(_block_groups(m, name))
-        for n, c in kids.items():
-            walk(c, _join(name, n))
-
-    walk(unwrap(model), "")
+def channel_groups(model: nn.Module, example: torch.Tensor) -> list[ChannelGroup]:
+    """The removable channel groups of ``model`` (module doc), traced on ``example`` (a batch of
+    inputs) in eval mode on a copy: the model itself is not run."""
+    net = copy.deepcopy(unwrap(model)).eval()
+    names = {m: n for n, m in net.named_modules() if n}
+    with torch.enable_grad():  # the graph is traced through autograd
+        graph = tp.DependencyGraph().build_dependency(net, example_inputs=example.detach())
+    groups = []
+    for m in names:
+        if _is_plain_conv(m):
+            g = _removable(
+                graph.get_pruning_group(m, tp.prune_conv_out_channels, list(range(m.out_channels))),
+                m,
+                names,
+            )
+            if g is not None:
+                groups.append(g)
     return groups

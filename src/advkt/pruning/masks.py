@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from advkt.distributed import unwrap
-from advkt.pruning.groups import channel_groups
+from advkt.pruning.groups import ChannelGroup
 
 
 def prunable_weights(model: nn.Module) -> list[tuple[str, nn.Parameter]]:
@@ -80,8 +80,11 @@ def magnitude_masks(
 
 
 @torch.no_grad()
-def filter_masks(model: nn.Module, sparsity: float | None = None) -> dict[str, torch.Tensor]:
-    """Structured masks that zero whole removable channels (filter, conv bias, BN γ and β).
+def filter_masks(
+    model: nn.Module, groups: list[ChannelGroup], sparsity: float | None = None
+) -> dict[str, torch.Tensor]:
+    """Structured masks that zero whole removable channels (filter, conv bias, BN γ and β) of
+    ``groups`` (:func:`~advkt.pruning.groups.channel_groups` of the model).
 
     sparsity None: mask the channels whose filter is already zero (after group-lasso training).
     Otherwise, in each removable channel group, mask the round(C·s) filters of smallest ‖w_g‖₂
@@ -91,7 +94,7 @@ def filter_masks(model: nn.Module, sparsity: float | None = None) -> dict[str, t
         raise ValueError(f"sparsity must be in [0, 1), got {sparsity}")
     net = unwrap(model)
     masks: dict[str, torch.Tensor] = {}
-    for g in channel_groups(net):
+    for g in groups:
         conv = net.get_submodule(g.producer)
         norms = conv.weight.detach().flatten(1).norm(dim=1)
         if sparsity is None:

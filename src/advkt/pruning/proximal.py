@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from advkt.distributed import unwrap
-from advkt.pruning.groups import channel_groups
+from advkt.pruning.groups import ChannelGroup
 from advkt.pruning.masks import prunable_weights
 
 
@@ -39,19 +39,28 @@ def prox_group_lasso(w: torch.Tensor, thresh: float, dim: int = 0) -> torch.Tens
 
 
 @torch.no_grad()
-def apply_proximal(model: nn.Module, lr: float, lam: float, kind: str = "l1") -> None:
+def apply_proximal(
+    model: nn.Module,
+    lr: float,
+    lam: float,
+    kind: str = "l1",
+    groups: list[ChannelGroup] | None = None,
+) -> None:
     """In place, the proximal step with threshold t = lr·lam after a gradient step of size lr.
 
     kind "l1": soft-threshold every prunable weight. kind "group": block soft-threshold the
-    output filters of each convolution that heads a removable channel group (see module doc).
+    output filters of the convolution that heads each of ``groups`` (the removable channel
+    groups, :func:`~advkt.pruning.groups.channel_groups`, found once before training).
     """
     thresh = lr * lam
     if kind == "l1":
         for _, w in prunable_weights(model):
             w.copy_(prox_l1(w, thresh))
     elif kind == "group":
+        if groups is None:
+            raise ValueError("apply_proximal kind 'group' needs groups (channel_groups(model, x))")
         net = unwrap(model)
-        for g in channel_groups(net):
+        for g in groups:
             w = net.get_submodule(g.producer).weight
             w.copy_(prox_group_lasso(w, thresh, dim=0))
     else:

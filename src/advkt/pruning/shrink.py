@@ -96,21 +96,21 @@ def _sliced(m: nn.Module, out_idx: torch.Tensor | None, in_idx: torch.Tensor | N
 
 
 @torch.no_grad()
-def shrink(model: nn.Module, example: torch.Tensor | None = None) -> tuple[nn.Module, dict]:
-    """Rebuild ``model`` without its removable all-zero channels (see the module doc).
+def shrink(model: nn.Module, example: torch.Tensor) -> tuple[nn.Module, dict]:
+    """Rebuild ``model`` without its removable all-zero channels (:mod:`advkt.pruning.groups`,
+    traced on ``example``, a batch of inputs).
 
     Returns (a smaller copy of the model, ``{"modules": {name: {"type", <new sizes>}},
     "kept": {producer: [channel indices]}}``, JSON-able, for :func:`load_shrunk`). The input
-    model is not changed. With ``example`` (a batch of inputs), the shrunk model's outputs are
-    checked against the original's in eval mode, and a mismatch (a block whose ``forward``
-    does not follow the naming convention) raises ValueError.
+    model is not changed. The shrunk model's outputs on ``example`` are checked against the
+    original's in eval mode; a mismatch raises ValueError.
     """
     net = unwrap(model)
     new = copy.deepcopy(net)
     out_idx: dict[str, torch.Tensor] = {}
     in_idx: dict[str, torch.Tensor] = {}
     kept: dict[str, list[int]] = {}
-    for g in channel_groups(net):
+    for g in channel_groups(net, example):
         keep = (~_zero_channels(net, g)).nonzero().flatten()
         if keep.numel() == 0:
             keep = keep.new_zeros(1)  # a zero-width layer is not a valid module; keep one zero
@@ -131,8 +131,7 @@ def shrink(model: nn.Module, example: torch.Tensor | None = None) -> tuple[nn.Mo
         new.set_submodule(name, small)
         shapes[name] = _shape_of(small)
     info = {"modules": shapes, "kept": kept}
-    if example is not None:
-        _verify(net, new, example)
+    _verify(net, new, example)
     return new, info
 
 
@@ -149,8 +148,8 @@ def _verify(dense: nn.Module, small: nn.Module, example: torch.Tensor) -> None:
     tol = 1e-4 * max(1.0, a.abs().max().item())
     if not err <= tol:
         raise ValueError(
-            f"shrunk model differs from the original by {err:.3g} on the example input; a "
-            "module's forward does not follow the conv → bn → conv naming that shrink assumes"
+            f"shrunk model differs from the original by {err:.3g} on the example input: a "
+            "removed channel did not carry zeros through the model's forward"
         )
 
 
