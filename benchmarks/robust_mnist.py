@@ -61,8 +61,8 @@ def _overrides(label: str, rate: float, seed: int, runs: Path) -> list[str]:
 def one_run(label: str, rate: float, seed: int, runs: Path) -> dict:
     """Train one recipe (or reuse a finished run), evaluate it, return its figures."""
     _threads()
+    from advkt.engine.evaluation import evaluate_run, load_student
     from advkt.engine.trainer import train
-    from advkt.evaluate import evaluate_run, load_student
     from advkt.pruning import compression_rate
     from advkt.recipe import load_recipe
 
@@ -106,7 +106,7 @@ def build_teacher(runs: Path) -> dict:
     ckpt.resolve(run_dir)
     done = run_dir / "eval.json"
     if not done.is_file():
-        from advkt.evaluate import evaluate_run
+        from advkt.engine.evaluation import evaluate_run
 
         done.write_text(json.dumps(evaluate_run(run_dir, **EVAL), indent=2) + "\n")
     return {"run": str(run_dir), **json.loads(done.read_text())}
@@ -331,10 +331,10 @@ def structured(args: argparse.Namespace) -> None:
     from safetensors.torch import save_file
 
     from advkt.attacks import pixel_normalizer, robust_accuracy
+    from advkt.engine.evaluation import load_student
     from advkt.engine.splits import load_splits
     from advkt.engine.trainer import train
-    from advkt.evaluate import load_student
-    from advkt.profile import count_flops, count_params, latency_ms
+    from advkt.models.profile import count_flops, count_params, latency_ms
     from advkt.pruning import compression_rate, load_shrunk, shrink
     from advkt.recipe import load_recipe
     from advkt.report.results import machine

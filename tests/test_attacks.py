@@ -206,8 +206,8 @@ def test_ddp_wrapped_model(tmp_path):
 
 def test_eval_attack_does_not_clamp_float_signals(tmp_path):
     """MNIST-1D signals range about -5..5: a pixel clamp to [0, 1] would wreck them at any eps."""
+    from advkt.engine.evaluation import evaluate_run
     from advkt.engine.trainer import train
-    from advkt.evaluate import evaluate_run
     from advkt.recipe import load_recipe
 
     r = load_recipe(

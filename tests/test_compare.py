@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from advkt.compare import compare, doubled_recipe, markdown_table, summarise
 from advkt.recipe import load_recipe
+from advkt.report.compare import compare, doubled_recipe, markdown_table, summarise
 from advkt.report.curves import collect_curves, dumps, load_curves, mean_curve, read_curve
 from advkt.report.paired import add_paired, fmt_paired, paired_difference
 from advkt.report.plot import plot
@@ -450,8 +450,8 @@ def test_compare_end_to_end_with_convergence_validity_paired_and_plot(
 
 
 def test_a_run_folder_is_never_reused_for_another_recipe(tmp_path):
-    from advkt.compare import run_one
     from advkt.recipe import load_recipe
+    from advkt.report.compare import run_one
 
     recipe = _recipes(tmp_path)[0]
     r = load_recipe(recipe, ["train.epochs=1", "data.train_subset=200"]).model_copy(
@@ -474,7 +474,7 @@ def test_a_run_folder_is_never_reused_for_another_recipe(tmp_path):
 
 @pytest.mark.parametrize("bad", ["0", "-1", "1,1", "x", ",", "2,-3"])
 def test_bad_seeds_are_one_line_errors(bad):
-    from advkt.compare import seed_list
+    from advkt.report.compare import seed_list
 
     with pytest.raises(ValueError, match="--seeds"):
         seed_list(bad)

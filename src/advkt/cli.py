@@ -48,7 +48,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from advkt.compare import compare
+    from advkt.report.compare import compare
 
     result = compare(
         args.recipes,
@@ -65,7 +65,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
-    from advkt.evaluate import evaluate_run
+    from advkt.engine.evaluation import evaluate_run
 
     result = evaluate_run(
         args.run,
@@ -89,7 +89,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_profile(args: argparse.Namespace) -> int:
-    from advkt.profile import format_profile, profile
+    from advkt.models.profile import format_profile, profile
 
     shape = tuple(int(v) for v in args.input.lower().split("x"))
     print(

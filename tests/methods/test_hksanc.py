@@ -344,8 +344,8 @@ def test_resume_continues_exactly(tmp_path, monkeypatch):
 
 
 def test_saved_student_is_rebuilt_and_evaluated_from_its_folder(tmp_path, monkeypatch):
-    from advkt.evaluate import evaluate_run, load_student
-    from advkt.profile import count_params
+    from advkt.engine.evaluation import evaluate_run, load_student
+    from advkt.models.profile import count_params
 
     monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
     run = tmp_path / "run"

@@ -198,8 +198,8 @@ def test_masks_survive_a_checkpoint_round_trip(tmp_path):
 
 
 def test_engine_trains_both_methods_adversarially_on_mnist(shared_data, tmp_path):
+    from advkt.engine.evaluation import evaluate_run, load_student
     from advkt.engine.trainer import train
-    from advkt.evaluate import evaluate_run, load_student
     from advkt.recipe import load_recipe
 
     small = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from advkt.models import build_model
-from advkt.profile import count_params
+from advkt.models.profile import count_params
 
 
 @pytest.mark.parametrize(

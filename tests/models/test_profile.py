@@ -6,7 +6,7 @@ import pytest
 from torch import nn
 
 from advkt.models import build_model
-from advkt.profile import (
+from advkt.models.profile import (
     count_flops,
     count_params,
     format_profile,

@@ -289,7 +289,7 @@ def train(
 
 
 def _size(model: nn.Module, data: TensorData) -> dict[str, int]:
-    from advkt.profile import count_flops, count_params
+    from advkt.models.profile import count_flops, count_params
 
     return {"params": count_params(model), "flops": count_flops(model, data.input_shape)}
 

@@ -99,7 +99,7 @@ def _resolve(
         spec = getattr(name_or_model, "spec", {})
         return spec.get("name", type(name_or_model).__name__), name_or_model
     if isinstance(name_or_model, dict):
-        from advkt.models import build_model
+        from advkt.models.base import build_model
 
         return name_or_model.get("name", "?"), build_model(name_or_model)
     factory = MODELS.get(name_or_model)
