@@ -13,8 +13,8 @@ from advkt.engine import checkpoint as ckpt
 from advkt.engine.splits import load_splits
 from advkt.engine.teacher import build_teacher
 from advkt.engine.trainer import train, train_teacher
-from advkt.methods.base import Batch
-from advkt.methods.hksanc import HKSANC, supervision_points
+from advkt.methods.base import Batch, supervision_points
+from advkt.methods.hksanc import HKSANC
 from advkt.models import build_model
 from advkt.recipe import load_recipe
 from tests.engine.toy import toy_recipe

@@ -50,6 +50,14 @@ def labelled_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return total / (y >= 0).sum().clamp(min=1)
 
 
+def supervision_points(blocks_s: int, blocks_t: int, k: int) -> list[tuple[int, int]]:
+    """``k`` evenly spaced (student block, teacher block) pairs of one stage, ending at its last
+    block; e.g. 3 student and 18 teacher blocks -> [(0, 5), (1, 11), (2, 17)]."""
+    return [
+        (round((i + 1) * blocks_s / k) - 1, round((i + 1) * blocks_t / k) - 1) for i in range(k)
+    ]
+
+
 class Method(nn.Module):
     uses_teacher: bool = True
     teacher_features: bool = False  # run the teacher with features=True

@@ -46,8 +46,7 @@ from torch import nn
 
 from advkt.losses.adversarial import d_loss, g_loss
 from advkt.losses.feature import fsp_matrix
-from advkt.methods.base import Batch, Method, feature_shapes, labelled_ce
-from advkt.methods.hksanc import supervision_points
+from advkt.methods.base import Batch, Method, feature_shapes, labelled_ce, supervision_points
 from advkt.nn.attention import ChannelTransform
 from advkt.nn.discriminator import MLPDiscriminator
 from advkt.registry import register_method

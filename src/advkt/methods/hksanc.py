@@ -70,7 +70,7 @@ from torch import nn
 
 from advkt import distributed as dist
 from advkt.losses.adversarial import d_loss, g_loss, weight_penalty
-from advkt.methods.base import Batch, Method, feature_shapes, labelled_ce
+from advkt.methods.base import Batch, Method, feature_shapes, labelled_ce, supervision_points
 from advkt.models.descriptor import NAME as DESCRIPTOR_HEAD
 from advkt.models.descriptor import (
     DescriptorClassifier,
@@ -80,14 +80,6 @@ from advkt.models.descriptor import (
 from advkt.nn.attention import AttentionEstimator, ChannelTransform, GlobalDescriptor
 from advkt.nn.discriminator import LogitDiscriminator
 from advkt.registry import register_method
-
-
-def supervision_points(blocks_s: int, blocks_t: int, k: int) -> list[tuple[int, int]]:
-    """``k`` evenly spaced (student block, teacher block) pairs of one stage, ending at its last
-    block; e.g. 3 student and 18 teacher blocks -> [(0, 5), (1, 11), (2, 17)]."""
-    return [
-        (round((i + 1) * blocks_s / k) - 1, round((i + 1) * blocks_t / k) - 1) for i in range(k)
-    ]
 
 
 class _Side(nn.Module):
