@@ -18,8 +18,7 @@ Used for adversarial training and evaluation in Lee & Lee 2021 (robust_compressi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkt.distributed import unwrap
+from advkt.nn.modes import eval_mode
 
 if TYPE_CHECKING:
     from advkt.data.base import TensorData
@@ -34,18 +34,6 @@ if TYPE_CHECKING:
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 Clamp = tuple[float, float] | None
-
-
-@contextmanager
-def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put every submodule in eval mode; restore each one's own ``training`` flag afterwards."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for m, mode in modes:
-            m.training = mode
 
 
 def _loss(logits: torch.Tensor, y: torch.Tensor, loss_fn: LossFn | None) -> torch.Tensor:

@@ -19,6 +19,7 @@ from advkt.engine import checkpoint as ckpt
 from advkt.engine.run import pick_device
 from advkt.engine.splits import load_splits
 from advkt.models import build_model
+from advkt.nn.modes import eval_mode
 from advkt.recipe import recipe_from_json
 
 
@@ -47,9 +48,7 @@ def accuracy(
     normalize = pixel_normalizer(data)
     clean = torch.zeros((), dtype=torch.long, device=device)
     robust = torch.zeros((), dtype=torch.long, device=device)
-    was = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         for i in range(0, len(idx), batch_size):
             j = idx[i : i + batch_size]
             x, y = data.x[j].to(device), data.y[j].to(device)
@@ -60,8 +59,6 @@ def accuracy(
                 adv = attack(model, pix, y, clamp=clamp, normalize=normalize, **attack_kw)
                 with torch.no_grad():
                     robust += (model(normalize(adv)).argmax(1) == y).sum()
-    finally:
-        model.train(was)
     c, r, m = dist.all_sum([float(clean), float(robust), float(len(idx))], device)
     out = {"clean": 100.0 * c / max(1.0, m)}
     if attack is not None:

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkt.models.base import Features
+from advkt.nn.modes import eval_mode
 
 StepFn = Callable[["Batch"], dict[str, torch.Tensor]]
 
@@ -122,8 +123,6 @@ class Method(nn.Module):
 @torch.no_grad()
 def feature_shapes(model: nn.Module, example_input: torch.Tensor) -> Features:
     """Run ``model`` once on ``example_input`` to read its feature shapes (eval mode kept)."""
-    was_training = model.training
-    model.eval()
-    _, feats = model(example_input, features=True)
-    model.train(was_training)
+    with eval_mode(model):
+        _, feats = model(example_input, features=True)
     return feats

@@ -79,6 +79,7 @@ from advkt.models.descriptor import (
 )
 from advkt.nn.attention import AttentionEstimator, ChannelTransform, GlobalDescriptor
 from advkt.nn.discriminator import LogitDiscriminator
+from advkt.nn.modes import eval_mode
 from advkt.registry import register_method
 
 
@@ -401,12 +402,10 @@ class HKSANC(Method):
     @torch.no_grad()
     def attention_maps(self, x: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
         """[(M_teacher, M_student)] per supervision point for inputs x, each (N, *S_teacher)."""
-        was = self.training
-        self.eval()
-        _, tf = self.teacher(x, features=True)
-        _, sf = self.student(x, features=True)
-        batch = Batch(x=x, y=torch.full((x.shape[0],), -1, device=x.device), t_feats=tf)
-        a_t = self.teacher_descriptors(batch)
-        a_s = self.student_descriptors(sf)
-        self.train(was)
+        with eval_mode(self):
+            _, tf = self.teacher(x, features=True)
+            _, sf = self.student(x, features=True)
+            batch = Batch(x=x, y=torch.full((x.shape[0],), -1, device=x.device), t_feats=tf)
+            a_t = self.teacher_descriptors(batch)
+            a_s = self.student_descriptors(sf)
         return [(mt, ms) for (_, mt), (_, ms) in zip(a_t, a_s)]

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from advkt.nn.modes import eval_mode
 from advkt.registry import MODELS
 
 
@@ -47,13 +48,9 @@ def _sample(model: nn.Module, input_shape: tuple[int, ...], batch: int) -> torch
 def count_flops(model: nn.Module, input_shape: tuple[int, ...]) -> int:
     """FLOPs (= 2·MACs of matmuls and convolutions) of one forward pass of one sample of shape
     ``input_shape`` (no batch dim), counted by ``FlopCounterMode`` in eval mode."""
-    was_training = model.training
-    model.eval()
-    try:
+    with eval_mode(model):
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
             model(_sample(model, tuple(input_shape), 1))
-    finally:
-        model.train(was_training)
     return int(counter.get_total_flops())
 
 
@@ -74,10 +71,8 @@ def latency_ms(
         )
     x = _sample(model, tuple(input_shape), batch)
     sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
-    was_training = model.training
-    model.eval()
     times = []
-    try:
+    with eval_mode(model):
         with torch.inference_mode():
             for _ in range(warmup):
                 model(x)
@@ -87,8 +82,6 @@ def latency_ms(
                 model(x)
                 sync()
                 times.append((time.perf_counter() - t0) * 1e3)
-    finally:
-        model.train(was_training)
     return statistics.median(times)
 
 

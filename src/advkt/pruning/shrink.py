@@ -14,6 +14,7 @@ from torch import nn
 
 from advkt.distributed import unwrap
 from advkt.models.base import build_model
+from advkt.nn.modes import eval_mode
 from advkt.pruning.groups import BN_TYPES, CONV_TYPES, ChannelGroup, channel_groups
 
 
@@ -136,14 +137,8 @@ def shrink(model: nn.Module, example: torch.Tensor) -> tuple[nn.Module, dict]:
 
 
 def _verify(dense: nn.Module, small: nn.Module, example: torch.Tensor) -> None:
-    modes = [(m, m.training) for m in list(dense.modules()) + list(small.modules())]
-    dense.eval()
-    small.eval()
-    try:
+    with eval_mode(dense, small):
         a, b = dense(example), small(example)
-    finally:
-        for m, mode in modes:
-            m.training = mode
     err = (a - b).abs().max().item()
     tol = 1e-4 * max(1.0, a.abs().max().item())
     if not err <= tol:
