@@ -103,19 +103,31 @@ def gradient_penalty(
             f"gradient penalty needs real and fake of the same shape; got {tuple(real.shape)} "
             f"and {tuple(fake.shape)}"
         )
+    x_hat = interpolates(real, fake, generator)
+    score = critic(x_hat)
+    if isinstance(score, tuple):
+        score = score[0]
+    (grad,) = torch.autograd.grad(score.sum(), x_hat, create_graph=True)
+    return weight * unit_gradient_penalty(grad)
+
+
+def interpolates(
+    real: torch.Tensor, fake: torch.Tensor, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """x̂ = ε x_r + (1 − ε) x_f, ε ~ U[0, 1] per sample, detached from both, requiring grad."""
     eps_shape = (real.shape[0],) + (1,) * (real.ndim - 1)
     # a generator can only draw on its own device; eps then moves to the samples
     where = generator.device if generator is not None else real.device
     eps = torch.rand(eps_shape, generator=generator, dtype=real.dtype, device=where)
     eps = eps.to(real.device)
-    x_hat = (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
-    score = critic(x_hat)
-    if isinstance(score, tuple):
-        score = score[0]
-    (grad,) = torch.autograd.grad(score.sum(), x_hat, create_graph=True)
+    return (eps * real.detach() + (1 - eps) * fake.detach()).requires_grad_(True)
+
+
+def unit_gradient_penalty(grad: torch.Tensor) -> torch.Tensor:
+    """E (‖g‖₂ − 1)² over the batch of gradients g (norm over the non-batch dims)."""
     # the tiny constant keeps the square root differentiable where a gradient is exactly zero
     norm = (grad.flatten(1).pow(2).sum(dim=1) + 1e-12).sqrt()
-    return weight * (norm - 1).pow(2).mean()
+    return (norm - 1).pow(2).mean()
 
 
 def weight_penalty(module: nn.Module, l1: float, l2: float) -> torch.Tensor:
