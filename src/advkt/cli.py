@@ -179,7 +179,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from advkt.data.base import DataError
     from advkt.engine.checkpoint import CheckpointError
-    from advkt.engine.trainer import DivergenceError
+    from advkt.errors import DivergenceError
     from advkt.recipe import RecipeError
     from advkt.registry import UnknownNameError
 

@@ -172,3 +172,17 @@ def test_dense_target_uses_binary_adjacency_for_weights():
     x, ei, _ = sbm_graph(40, num_classes=2, num_features=4, seed=1)
     dt = DenseTarget.build(dense_target(ei, 40), adjacency(ei, 40).nnz)
     assert dt.pos_weight == pytest.approx((1600 - ei.size(1)) / ei.size(1))
+
+
+def test_a_diverging_savgae_stops_with_the_shared_divergence_error():
+    from advkt.errors import DivergenceError
+    from advkt.graph.train import fit_savgae
+
+    torch.manual_seed(0)
+    x = torch.randn(12, 5)
+    x[3, 0] = float("inf")
+    edges = torch.tensor([[0, 1, 2, 3, 4, 5], [1, 2, 3, 4, 5, 0]])
+    edges = torch.cat([edges, edges.flip(0)], 1)
+    with pytest.raises(DivergenceError, match="SAVGAE diverged at iteration 0"):
+        fit_savgae(x, edges, iterations=3)
+    assert issubclass(DivergenceError, FloatingPointError)  # what callers caught before

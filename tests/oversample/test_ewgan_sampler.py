@@ -183,3 +183,18 @@ def test_sparse_input_is_refused():
     X, y = _blobs()
     with pytest.raises(TypeError, match="dense data is required"):
         EWGANOverSampler(n_iter=2).fit_resample(sparse.csr_matrix(X), y)
+
+
+def test_a_diverging_game_stops_with_the_shared_divergence_error():
+    from advkt.errors import DivergenceError
+    from advkt.oversample._wgan import Generator, train_wgan
+
+    torch.manual_seed(0)
+    data, labels = torch.randn(32, 3), torch.randn(32, 2)
+    data[5, 1] = float("nan")  # one corrupt row: the critic's loss is NaN once it is drawn
+    kw = dict(noise_dim=4, n_iter=50, n_critic=1, batch_size=32, lr=1e-3, betas=(0.5, 0.9))
+    with pytest.raises(DivergenceError, match="EWGAN critic loss became non-finite at iteration 1"):
+        train_wgan(
+            Generator(4, 2, 8, 3, [], 3), Critic(3, 2, 8), data, labels, **kw,
+            penalty="gp", lambda_gp=10.0, clip_value=0.01, max_time=None, progress=False,
+        )  # fmt: skip

@@ -30,13 +30,9 @@ from advkt.engine.optim import lr_factor
 from advkt.engine.run import Run, setup
 from advkt.engine.teacher import is_trained, teacher_run
 from advkt.engine.tensorboard import EpochWriter
+from advkt.errors import DivergenceError
 from advkt.methods.base import Method
 from advkt.recipe import Recipe, recipe_from_json
-
-
-class DivergenceError(RuntimeError):
-    """A loss became NaN or infinite; the message names it and the last good checkpoint."""
-
 
 # --------------------------------------------------------------------------- the loop
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
+from advkt.errors import DivergenceError
 from advkt.graph.savgae import SAVGAE, DenseTarget, Discriminator, VariationalGCNEncoder
 from advkt.graph.target import SparseTarget, adjacency, dense_target, sparse_target
 
@@ -86,7 +87,7 @@ def fit_savgae(
         opt_g.step()
         if not all(torch.isfinite(v) for v in (rec, d, g)):
             bad = [k for k, v in (("rec", rec), ("d", d), ("g", g)) if not torch.isfinite(v)]
-            raise FloatingPointError(f"SAVGAE diverged at iteration {it}: loss {bad} is not finite")
+            raise DivergenceError(f"SAVGAE diverged at iteration {it}: loss {bad} is not finite")
         if callback is not None:
             callback(it, {"rec": float(rec), "d": float(d), "g": float(g)})
     return model

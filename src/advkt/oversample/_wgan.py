@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from advkt.errors import DivergenceError
 from advkt.losses.adversarial import interpolates, unit_gradient_penalty
 
 
@@ -156,7 +157,7 @@ def train_wgan(
         w_val, g_val = float(w.detach()), float(loss_g.detach())
         if not (torch.isfinite(loss_c) and torch.isfinite(loss_g)):
             which = "critic" if not torch.isfinite(loss_c) else "generator"
-            raise RuntimeError(
+            raise DivergenceError(
                 f"EWGAN {which} loss became non-finite at iteration {it + 1}; "
                 "lower lr or use penalty='gp'"
             )
