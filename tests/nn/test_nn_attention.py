@@ -150,3 +150,24 @@ def test_m_is_blind_to_the_guide_in_the_formula_itself():
     _, m1 = _formula(est, feat, torch.randn(2, 3))
     _, m2 = _formula(est, feat, 100 * torch.randn(2, 3))
     torch.testing.assert_close(m1, m2)
+
+
+@pytest.mark.parametrize("spatial", [(7,), (3, 5)])
+def test_a_folded_lift_gives_the_values_and_gradients_of_lifting_first(spatial):
+    """E(F, g, lift) = E(lift(F), g): HKSANC's student side without the (N, C_t, *S) tensor."""
+    torch.manual_seed(0)
+    est = AttentionEstimator(12, 6)
+    lift = ChannelTransform(4, 12, bn=False).conv
+    f, g = torch.randn(3, 4, *spatial, requires_grad=True), torch.randn(3, 6)
+    params = [f, *est.parameters(), *lift.parameters()]
+    out = {}
+    for folded in (False, True):
+        a, m = est(f, g, lift) if folded else est(lift(f), g)
+        grads = torch.autograd.grad((a * torch.arange(12.0)).sum() + m.pow(2).sum(), params)
+        out[folded] = (a, m, grads)
+    torch.testing.assert_close(out[True][0], out[False][0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(out[True][1], out[False][1], rtol=1e-5, atol=1e-6)
+    for ga, gb in zip(out[True][2], out[False][2]):
+        torch.testing.assert_close(ga, gb, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="expects a feature \\(N, 4"):
+        est(torch.randn(3, 5, 7), g, lift)

@@ -130,12 +130,15 @@ class _Side(nn.Module):
         feats: list[torch.Tensor],
         stages: list[torch.Tensor],
         head: torch.Tensor | None = None,
+        lifts: list[nn.Module] | None = None,
     ):
-        """feats[p] is point p's feature (already lifted for the student) -> [(a_p, M_p)]."""
+        """feats[p] is point p's feature -> [(a_p, M_p)]; the student's come with ``lifts``, the
+        1x1 convolutions to the teacher's width, which the estimators apply (folded)."""
         g = self.descriptors(stages, head)
+        lifts = lifts or [None] * len(feats)
         return [
-            est(f, g[0] if self.guide == "head" else g[k])
-            for est, f, (k, _) in zip(self.est, feats, self.points)
+            est(f, g[0] if self.guide == "head" else g[k], lift)
+            for est, f, lift, (k, _) in zip(self.est, feats, lifts, self.points)
         ]
 
 
@@ -273,10 +276,12 @@ class HKSANC(Method):
         return batch.cache["a_t"]
 
     def student_descriptors(self, feats) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        lifted = [tr(feats.blocks[k][js]) for tr, (k, js, _) in zip(self.transforms, self._blocks)]
+        points = [feats.blocks[k][js] for k, js, _ in self._blocks]
         # the g the student's classifier reads (recomputed from the same pooled vector)
         head = self.student.fc.descriptor(feats.pooled) if self.student_g_head else None
-        return self.s_side.squeeze(lifted, feats.stages, head)
+        # T_p (a bare 1x1 conv) is applied inside the estimator, folded: a^s_p = E(T_p(F), g)
+        lifts = [tr.conv for tr in self.transforms]
+        return self.s_side.squeeze(points, feats.stages, head, lifts)
 
     # ------------------------------------------------------------------ losses
     def _sq(self, d: torch.Tensor) -> torch.Tensor:

@@ -101,10 +101,22 @@ class AttentionEstimator(nn.Module):
         self.guide = Conv1x1(desc_dim, channels)
         self.score = Conv1x1(channels, 1)
 
-    def forward(self, feat: torch.Tensor, desc: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        if feat.ndim < 3 or feat.shape[1] != self.channels:
+    def forward(
+        self, feat: torch.Tensor, desc: torch.Tensor, lift: Conv1x1 | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(a, M)`` of L = ``feat``, or of L = ``lift(feat)`` with ``lift`` a 1x1 convolution
+        to this estimator's width (HKSANC's student transform), computed without building L:
+        with lift(F) = W F + b the scores are (vW)·F + (v·b + c) and, since M sums to 1,
+        Σ_x M(x) L(x) = W Σ_x M(x) F(x) + b. The same numbers and gradients as
+        ``forward(lift(feat), desc)`` at C_in/C of its cost."""
+        width = self.channels if lift is None else lift.in_features
+        if lift is not None and lift.out_features != self.channels:
             raise ValueError(
-                f"AttentionEstimator expects a feature (N, {self.channels}, *S); got shape "
+                f"AttentionEstimator of width {self.channels} got a lift to {lift.out_features}"
+            )
+        if feat.ndim < 3 or feat.shape[1] != width:
+            raise ValueError(
+                f"AttentionEstimator expects a feature (N, {width}, *S); got shape "
                 f"{tuple(feat.shape)}"
             )
         if desc.shape != (feat.shape[0], self.desc_dim):
@@ -120,9 +132,14 @@ class AttentionEstimator(nn.Module):
         # the layout a Conv1x1 output already has in memory; the weighted sum is a multiply and a
         # sum (on a CPU several times faster than a batch of (C, P) x (P, 1) products).
         flat = feat.flatten(2).transpose(1, 2)  # (N, P, C)
-        scores = nn.functional.linear(flat, self.score.weight, self.score.bias)  # (N, P, 1)
+        v, c = self.score.weight, self.score.bias
+        if lift is not None:  # fold the lift into the scores, and apply it after pooling
+            v, c = v @ lift.weight, c + v @ lift.bias
+        scores = nn.functional.linear(flat, v, c)  # (N, P, 1)
         weights = torch.softmax(scores, dim=1)
         a = (flat * weights).sum(1)  # (N, C)
+        if lift is not None:
+            a = lift(a)
         if self.use_hat:
             g_hat = self.guide(desc)
             a = a + (g_hat.detach() if self.detach_hat else g_hat)
