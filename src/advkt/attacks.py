@@ -212,6 +212,8 @@ def attack_batch(
             y = torch.where(y >= 0, y, model(norm(pix)).argmax(1))
     if spec.attack == "fgsm":
         adv = fgsm(model, pix, y, spec.eps, clamp=clamp, normalize=norm)
+    elif spec.attack == "fast":  # Wong et al. 2020: random start, one step of 1.25 eps
+        adv = pgd(model, pix, y, spec.eps, 1.25 * spec.eps, 1, clamp=clamp, normalize=norm)
     else:
         adv = pgd(
             model,

@@ -74,14 +74,21 @@ class ScheduleSpec(_Strict):
 
 
 class AdversarialSpec(_Strict):
-    """Madry-style adversarial training: each batch is replaced by an L-inf attack on the student
-    (radius and step in pixel units, [0, 1])."""
+    """Adversarial training: each batch is replaced by an L-inf attack on the student (radius and
+    step in pixel units, [0, 1]). ``pgd``: Madry et al. 2018, ``steps`` steps of ``step``;
+    ``fast``: FGSM from a uniform random start with one step of 1.25·eps (Wong, Rice & Kolter
+    2020, "Fast is better than free"; ``step`` and ``steps`` unused); ``fgsm``: one step of eps
+    from the clean input. ``overfit_check`` (single-step attacks): after every epoch, PGD-10 and
+    FGSM accuracy on the first 1,024 training samples are logged, and a PGD accuracy more than 20
+    points below its best so far (catastrophic overfitting, Wong et al.) stops the run with an
+    error (``advkt.engine.overfitting``)."""
 
-    attack: Literal["pgd", "fgsm"] = "pgd"
+    attack: Literal["pgd", "fast", "fgsm"] = "pgd"
     eps: float = Field(0.3, gt=0)
     step: float = Field(0.01, gt=0)
     steps: int = Field(40, ge=1)
     random_start: bool = True
+    overfit_check: bool = True
 
 
 class TrainSpec(_Strict):

@@ -60,6 +60,7 @@ class Run:
     best: float = -1.0
     best_epoch: int = -1
     wall: float = 0.0
+    best_pgd: float = -1.0  # single-step adversarial training: the best epoch's train PGD acc
 
 
 def bare_run(
@@ -217,6 +218,7 @@ def setup(
             torch.cuda.set_rng_state(state["rng_cuda"])
         run.epoch, run.wall = state["epoch"], state["wall_time_s"]
         run.best, run.best_epoch = state["best_val_acc"], state["best_epoch"]
+        run.best_pgd = state.get("best_train_pgd", -1.0)
         _truncate_metrics(run_dir / "metrics.jsonl", run.epoch)
     else:  # a method's own preparation, e.g. fitting estimators on the frozen teacher
         prep, y_prep, stream = prepare_stream(recipe, data.train, world, device, table)

@@ -24,9 +24,11 @@ from advkt import distributed as dist
 from advkt.atomic import write_text_atomic
 from advkt.data.base import TensorData
 from advkt.engine import checkpoint as ckpt
+from advkt.engine import overfitting
 from advkt.engine.batches import epoch_batches
 from advkt.engine.evaluation import accuracy
 from advkt.engine.optim import lr_factor
+from advkt.engine.overfitting import attack_accuracies
 from advkt.engine.run import Run, setup
 from advkt.engine.teacher import is_trained, teacher_run
 from advkt.engine.tensorboard import EpochWriter
@@ -194,16 +196,17 @@ def train(
         try:
             losses = train_epoch(run, epoch)
         except DivergenceError as exc:
-            last = run_dir / "ckpt" / "last"
-            kept = (
-                f"the last good checkpoint is {ckpt.resolve(run_dir)}"
-                if last.exists()
-                else "no checkpoint was written before it"
-            )
-            raise DivergenceError(f"{exc}; training stopped, {kept}") from None
+            raise DivergenceError(f"{exc}; training stopped, {_kept(run_dir)}") from None
         if run.world > 1:
             dist.average_buffers(method)
         run.wall += time.perf_counter() - t0
+        adv = recipe.train.adversarial
+        if adv is not None and adv.overfit_check and adv.attack in ("fast", "fgsm"):
+            bs = recipe.train.eval_batch_size
+            now = attack_accuracies(method.student, data.train, adv, device, bs, autocast)
+            overfitting.check(now, run.best_pgd, epoch + 1, _kept(run_dir))
+            run.best_pgd = max(run.best_pgd, now["train_pgd_acc"])
+            losses = {**losses, **now}
         acc = score(method.student, data.test)
         val_acc = score(method.student, data.val) if data.val is not None else None
         is_best = val_acc is not None and val_acc > run.best
@@ -243,6 +246,7 @@ def train(
                     "best_val_acc": run.best,
                     "best_epoch": run.best_epoch,
                     "wall_time_s": run.wall,
+                    "best_train_pgd": run.best_pgd,
                 }
                 pointers = ("last", "best") if is_best else ("last",)
                 ckpt.save(run_dir, f"e{epoch + 1:04d}", method, run.spec, state, pointers)
@@ -282,6 +286,12 @@ def train(
     if rank == 0:
         write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return (summary, method) if return_method else summary
+
+
+def _kept(run_dir: Path) -> str:
+    if (run_dir / "ckpt" / "last").exists():
+        return f"the last good checkpoint is {ckpt.resolve(run_dir)}"
+    return "no checkpoint was written before it"
 
 
 def _size(model: nn.Module, data: TensorData) -> dict[str, int]:
