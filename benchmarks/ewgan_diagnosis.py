@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
+import os
 import time
 from pathlib import Path
 
@@ -202,10 +202,15 @@ def main(argv: list[str] | None = None) -> int:
         diagnose(args.data_dir / f"{d}.dat", log=lambda s: print(s, flush=True))
         for d in args.datasets
     ]
-    command = "python benchmarks/ewgan_diagnosis.py " + " ".join(
-        argv if argv is not None else sys.argv[1:]
-    )
-    write(results, args.out, command.strip())
+    # the command as run from the repository root, without a machine's absolute paths
+    parts = ["python", "benchmarks/ewgan_diagnosis.py", "--datasets", *args.datasets]
+    for flag, path, default in (
+        ("--data-dir", args.data_dir, p.get_default("data_dir")),
+        ("--out", args.out, p.get_default("out")),
+    ):
+        if path.resolve() != Path(default).resolve():
+            parts += [flag, os.path.relpath(path.resolve(), ROOT)]
+    write(results, args.out, " ".join(parts))
     print((args.out / "table.md").read_text())
     return 0
 
