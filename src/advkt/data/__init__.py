@@ -8,7 +8,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from advkt.data import cifar, imagefolder, mnist, mnist1d, usps, webdataset  # noqa: F401 (register)
+from advkt.data import (  # noqa: F401 (register)
+    amazon_reviews,
+    cifar,
+    imagefolder,
+    mnist,
+    mnist1d,
+    office_caltech,
+    usps,
+    webdataset,
+)
 from advkt.data.base import DataError, TensorData
 from advkt.registry import DATASETS
 
