@@ -77,3 +77,15 @@ def test_the_real_copies_have_the_published_sizes(shared_data):
     kitchen = load("amazon_reviews", shared_data, "train", domain="kitchen")
     assert kitchen.x.shape == (2000, 5000) and kitchen.y.bincount().tolist() == [1000, 1000]
     assert len(load("amazon_reviews", shared_data, "test", domain="books")) == 4465
+
+
+def test_ssda_joins_source_and_target_with_domain_tags_and_a_disjoint_target_test(shared_data):
+    kw = dict(family="office_caltech", source="amazon", target="webcam")
+    train, test = load("ssda", shared_data, "train", **kw), load("ssda", shared_data, "test", **kw)
+    assert train.domain.bincount().tolist() == [958, 144] and len(test) == 295 - 144
+    assert train.x.shape[1:] == (1, 800) and bool((test.domain == 1).all())
+    assert abs(float(train.x.mean())) < 1e-4  # standardised on the training split
+    with pytest.raises(DataError, match="source and target are both 'dslr'"):
+        load("ssda", shared_data, "train", family="office_caltech", source="dslr", target="dslr")
+    with pytest.raises(DataError, match="unknown target 'kitchen' for office_caltech"):
+        load("ssda", shared_data, "train", family="office_caltech", target="kitchen")

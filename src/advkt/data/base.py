@@ -42,10 +42,16 @@ class TensorData:
         default_factory=dict
     )  # default batch augmentation, e.g. {"crop": 4, "flip": True}
     name: str = ""
+    # domain adaptation: int64 (N,), 0 for a source sample, 1 for a target one (None: one domain)
+    domain: torch.Tensor | None = None
 
     def __post_init__(self) -> None:
         if self.x.shape[0] != self.y.shape[0]:
             raise DataError(f"{self.name}: {self.x.shape[0]} inputs but {self.y.shape[0]} labels")
+        if self.domain is not None and self.domain.shape != self.y.shape:
+            raise DataError(
+                f"{self.name}: {tuple(self.domain.shape)} domain tags for {len(self)} samples"
+            )
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -63,4 +69,5 @@ class TensorData:
             self.std,
             self.augment,
             self.name,
+            None if self.domain is None else self.domain[index],
         )

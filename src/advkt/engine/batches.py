@@ -80,6 +80,38 @@ def _feature_tensors(f: Features) -> list[torch.Tensor]:
     return [f.stem, f.pooled, *(b for stage in f.blocks for b in stage)]
 
 
+# domain adaptation: a batch's shares of source, labelled target and unlabelled target samples
+# (MME's loaders: B source + B labelled target + 2B unlabelled target a step)
+DOMAIN_SHARES = (0.25, 0.25, 0.5)
+
+
+def domain_order(
+    domain: torch.Tensor, y: torch.Tensor, batch_size: int, gen: torch.Generator
+) -> tuple[torch.Tensor, int]:
+    """Indices of one epoch in batch-sized blocks, each block holding :data:`DOMAIN_SHARES` of
+    source, labelled target and unlabelled target samples (each group reshuffled as it runs
+    out); an epoch passes over the source once. Returns (order, steps)."""
+    groups = [
+        ((domain == 0) & (y >= 0)).nonzero().flatten(),
+        ((domain == 1) & (y >= 0)).nonzero().flatten(),
+        ((domain == 1) & (y < 0)).nonzero().flatten(),
+    ]
+    sizes = [round(s * batch_size) for s in DOMAIN_SHARES]
+    sizes[0] += batch_size - sum(sizes)
+    sizes = [k if len(g) else 0 for k, g in zip(sizes, groups)]  # e.g. no unlabelled target
+    sizes[0] += batch_size - sum(sizes)
+    if not len(groups[0]):
+        raise ValueError("domain adaptation data without labelled source samples")
+    steps = max(1, len(groups[0]) // sizes[0])
+    streams = []
+    for g, k in zip(groups, sizes):
+        need = steps * k
+        reps = -(-need // len(g)) if len(g) else 0
+        idx = torch.cat([g[torch.randperm(len(g), generator=gen)] for _ in range(reps)])
+        streams.append(idx[:need].view(steps, k) if need else g.new_zeros(steps, 0))
+    return torch.cat(streams, dim=1).flatten(), steps
+
+
 def epoch_batches(
     method: Method,
     teacher: nn.Module | None,
@@ -100,12 +132,13 @@ def epoch_batches(
     same batches as an uninterrupted one. ``data`` already lives on ``device``.
     """
     t = recipe.train
-    n = len(data)
-    order = torch.randperm(
-        n, generator=torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
-    )
+    gen = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
+    if data.domain is None:
+        order = torch.randperm(len(data), generator=gen)
+        steps_per_epoch = max(1, len(data) // t.batch_size)
+    else:
+        order, steps_per_epoch = domain_order(data.domain.cpu(), y_train.cpu(), t.batch_size, gen)
     order = order.to(data.x.device)
-    steps_per_epoch = max(1, n // t.batch_size)
     local = t.batch_size // world
     aug_gen = torch.Generator(device=device).manual_seed(recipe.seed * 100_003 + epoch * 17 + rank)
     aug = recipe.data.augment if recipe.data.augment is not None else data.augment
@@ -120,6 +153,8 @@ def epoch_batches(
         else:
             x = to_float(x, data.mean, data.std)
         batch = Batch(x=x, y=y, epoch=epoch + i / steps_per_epoch)
+        if data.domain is not None:
+            batch.domain = data.domain[idx]
         if table is not None and method.teacher_on_batch:
             batch.t_logits, feats = table(idx)
             if method.teacher_features:

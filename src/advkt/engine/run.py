@@ -176,6 +176,8 @@ def setup(
     )
     # the training split lives on the device for the whole run: no per-batch host copies
     data.train.x, y_train = data.train.x.to(device), y_train.to(device)
+    if data.train.domain is not None:
+        data.train.domain = data.train.domain.to(device)
     aug = recipe.data.augment if recipe.data.augment is not None else data.train.augment
     table = None
     if (

@@ -38,6 +38,7 @@ class Batch:
     t_logits: torch.Tensor | None = None
     t_feats: Features | None = None
     epoch: float = 0.0  # fractional epoch, for schedules inside a loss (e.g. DKD's warm-up)
+    domain: torch.Tensor | None = None  # domain adaptation: 0 source, 1 target, per sample
     cache: dict[str, Any] = field(default_factory=dict)
 
     @property
