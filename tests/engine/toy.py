@@ -19,6 +19,22 @@ if "toy" not in DATASETS._items:
         return TensorData(x.unsqueeze(1), y, num_classes=4, name="toy")
 
 
+if "toy_da" not in DATASETS._items:
+
+    @register_dataset("toy_da")
+    def toy_da(root=None, split: str = "train", download: bool = False, n: int = 256) -> TensorData:
+        """The toy blobs as a domain-adaptation task: train = a source half and a target half
+        (the same classes, the blobs shifted by a constant), test = target samples only."""
+        base = toy(split=split, n=n)
+        shift = torch.linspace(-1.0, 1.0, 8)
+        if split == "test":
+            dom = torch.ones(n, dtype=torch.long)
+        else:
+            dom = (torch.arange(n) >= n // 2).long()
+        x = base.x + dom.view(-1, 1, 1) * shift
+        return TensorData(x, base.y, num_classes=4, name="toy_da", domain=dom)
+
+
 def toy_recipe(tmp_path, method: str = "kd", epochs: int = 2, **extra) -> dict:
     """A recipe tree: an MLP teacher trained from its own recipe, an MLP student."""
     base = {

@@ -47,6 +47,14 @@ _ADV = [
 # method -> overrides of toy_recipe(out, method, epochs): what the method requires or what the
 # toy needs to converge, plus (marked) settings that make the 2-epoch resume check cross the
 # method's own state: ADMM's Z/U and step count, robust's masks, DKD's ramp
+# semi-supervised domain adaptation on the toy blobs: source and target halves, 2 target shots
+# a class, the MME classifier
+_DA = [
+    "data.dataset=toy_da",
+    "data.target_shots=2",
+    "student.model=cosine_head",
+    "student.args={backbone: {name: mlp, hidden: [8, 8], in_size: 8, ndim: 1}}",
+]
 MINIMAL: dict[str, list[str]] = {
     "admm": [
         "method.args.rate=2",  # required
@@ -55,8 +63,11 @@ MINIMAL: dict[str, list[str]] = {
         *_ADV,  # resume: the attack's random start
     ],
     "at": [],
+    "biat": _DA,
+    "dann": [*_DA, "method.args.ramp_epochs=2"],  # resume: the ramp moves across the epochs
     "dense_flow": [],
-    "dkd": ["method.args.warmup=2"],  # resume: the ramp changes at the epoch it resumes at
+    "dkd": ["method.args.warmup=2"],
+    "ent": _DA,  # resume: the ramp changes at the epoch it resumes at
     "fitnet": [],
     # the default beta=50 (tuned for CNNs) makes the quartic FSP loss on the raw-input stage of
     # the toy MLPs diverge within 4 steps; beta=1 is the documented RepDistiller init weight
@@ -69,6 +80,7 @@ MINIMAL: dict[str, list[str]] = {
         "train.optimizer.lr=0.01",
     ],
     "kd": [],
+    "mme": _DA,
     "robust": [
         "method.args.lam=0.001",  # the proximal l1 step
         "method.args.prune_epoch=0.5",  # resume: the masks are fixed before it and kept after
@@ -76,6 +88,7 @@ MINIMAL: dict[str, list[str]] = {
         *_ADV,
     ],
     "student": [],  # no teacher (toy_recipe drops it)
+    "vat": _DA,
 }
 # checks known not to hold: (method, check) -> reason (strict xfail: a fix makes the test fail)
 XFAIL: dict[tuple[str, str], str] = {}

@@ -3,12 +3,17 @@
 from advkt.methods import (  # noqa: F401
     admm_prune,
     at,
+    biat,
+    dann,
     dense_flow,
     dkd,
+    ent,
     fitnet,
     fsp,
     hksanc,
     kd,
+    mme,
     robust,
     student,
+    vat,
 )

@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkt.models.base import Features
+from advkt.nn.cosine import CosineClassifier
 from advkt.nn.modes import eval_mode
 
 StepFn = Callable[["Batch"], dict[str, torch.Tensor]]
@@ -50,6 +51,24 @@ def labelled_ce(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     """Cross-entropy over the labelled samples only (y = -1 marks unlabelled); 0 if none are."""
     total = F.cross_entropy(logits.float(), y, ignore_index=-1, reduction="sum")
     return total / (y >= 0).sum().clamp(min=1)
+
+
+def unlabelled_target(batch: Batch) -> torch.Tensor:
+    """Bool (N,): the batch's unlabelled target rows (domain adaptation); none without domains."""
+    if batch.domain is None:
+        return torch.zeros_like(batch.y, dtype=torch.bool)
+    return (batch.domain == 1) & (batch.y < 0)
+
+
+def cosine_classifier(student: nn.Module, method: str) -> nn.Module:
+    """The student's cosine classifier, or a one-line error naming the model that has one."""
+    fc = getattr(student, "fc", None)
+    if not isinstance(fc, CosineClassifier):
+        raise ValueError(
+            f"method '{method}' needs a student with a cosine classifier: model 'cosine_head' "
+            "with the backbone in its args (e.g. {backbone: {name: mlp, ...}})"
+        )
+    return fc
 
 
 def supervision_points(blocks_s: int, blocks_t: int, k: int) -> list[tuple[int, int]]:

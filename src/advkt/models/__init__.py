@@ -10,6 +10,7 @@ from __future__ import annotations
 from advkt.models import (  # noqa: F401  (imported so that their models register)
     cifar_resnet,
     conv1d,
+    cosine_head,
     descriptor,
     digits,
     imagenet_resnet,
