@@ -55,11 +55,12 @@ class DataSpec(_Strict):
     # choice are made on it, never on the test split
     validation: float = Field(0.0, ge=0.0, lt=1.0)
     augment: dict[str, Any] | None = None  # None: the dataset's default augmentation
-    # semi-supervised domain adaptation (a dataset with domain tags, e.g. ssda): keep the labels
-    # of this many target samples per class (drawn by the run's seed), hold out
-    # target_val_shots more per class as the validation split, leave the rest unlabelled
-    target_shots: int | None = Field(None, ge=1)
-    target_val_shots: int = Field(3, ge=1)
+    # domain adaptation (a dataset with domain tags, e.g. ssda): keep the labels of this many
+    # target samples per class (drawn by the run's seed; 0: unsupervised adaptation), hold out
+    # target_val_shots more per class as the validation split (0: none), leave the rest
+    # unlabelled
+    target_shots: int | None = Field(None, ge=0)
+    target_val_shots: int = Field(3, ge=0)
 
 
 class OptimSpec(_Strict):

@@ -78,3 +78,12 @@ def test_s_plus_t_trains_on_office_caltech_through_the_engine(shared_data, tmp_p
     s = train(load_recipe(base=tree), run_dir=tmp_path / "run", quiet=True)
     assert s["val_acc"] is not None and 0 <= s["test_acc"] <= 100
     assert s["test_acc"] > 20  # ten classes: well above chance after two passes over amazon
+
+
+def test_unsupervised_adaptation_has_no_target_labels_and_no_validation():
+    data = _da(n_src=32, n_tgt=24)
+    train, val = target_shots(data, 0, 0, seed=0)
+    assert val is None and bool((train.y[train.domain == 1] < 0).all())
+    order, steps = domain_order(train.domain, train.y, 16, torch.Generator().manual_seed(0))
+    block = order.view(steps, 16)[0]
+    assert int((train.domain[block] == 0).sum()) == 8  # the shots' share goes to the source

@@ -105,10 +105,12 @@ def domain_order(
     steps = max(1, len(groups[0]) // sizes[0])
     streams = []
     for g, k in zip(groups, sizes):
-        need = steps * k
-        reps = -(-need // len(g)) if len(g) else 0
+        if k == 0:  # an empty group (no target shots in unsupervised adaptation)
+            streams.append(g.new_zeros(steps, 0))
+            continue
+        reps = -(-steps * k // len(g))
         idx = torch.cat([g[torch.randperm(len(g), generator=gen)] for _ in range(reps)])
-        streams.append(idx[:need].view(steps, k) if need else g.new_zeros(steps, 0))
+        streams.append(idx[: steps * k].view(steps, k))
     return torch.cat(streams, dim=1).flatten(), steps
 
 

@@ -60,11 +60,11 @@ def labelled_targets(y: torch.Tensor, fraction: float, num_classes: int, seed: i
 
 def target_shots(
     train: TensorData, shots: int, val_shots: int, seed: int
-) -> tuple[TensorData, TensorData]:
-    """Semi-supervised domain adaptation: of the target samples (``domain == 1``), keep the
-    labels of ``shots`` per class, hold out ``val_shots`` per class (labelled) as the
-    validation split, and mark the others unlabelled (-1); the source keeps every label.
-    Drawn by ``seed``; returns (train, validation)."""
+) -> tuple[TensorData, TensorData | None]:
+    """Domain adaptation: of the target samples (``domain == 1``), keep the labels of ``shots``
+    per class (0: unsupervised adaptation), hold out ``val_shots`` per class (labelled) as the
+    validation split (0: none), and mark the others unlabelled (-1); the source keeps every
+    label. Drawn by ``seed``; returns (train, validation or None)."""
     if train.domain is None:
         raise RecipeError(
             "data.target_shots needs a domain-adaptation dataset (domain tags), e.g. 'ssda'"
@@ -91,4 +91,4 @@ def target_shots(
     rest[val_idx] = False
     out = train.subset(rest.nonzero().flatten())
     out.y = y[rest]
-    return out, train.subset(val_idx.sort().values)
+    return out, (train.subset(val_idx.sort().values) if len(val_idx) else None)
