@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from advkt.data import DataError, load
 from advkt.data.amazon_reviews import read_svmlight
@@ -89,3 +90,12 @@ def test_ssda_joins_source_and_target_with_domain_tags_and_a_disjoint_target_tes
         load("ssda", shared_data, "train", family="office_caltech", source="dslr", target="dslr")
     with pytest.raises(DataError, match="unknown target 'kitchen' for office_caltech"):
         load("ssda", shared_data, "train", family="office_caltech", target="kitchen")
+
+
+def test_ssda_digits_resize_usps_to_28_and_limit_the_source(shared_data):
+    kw = dict(family="digits", source="mnist", target="usps", source_limit=500)
+    train = load("ssda", shared_data, "train", **kw)
+    assert train.x.shape[1:] == (1, 28, 28) and train.x.dtype == torch.uint8
+    assert train.domain.bincount().tolist() == [500, 7291] and train.mean == (0.5,)
+    test = load("ssda", shared_data, "test", **kw)
+    assert len(test) == 2007 and test.x.shape[1:] == (1, 28, 28)

@@ -1,8 +1,8 @@
 """Semi-supervised domain adaptation data: a labelled source domain beside a target domain, in one
 training split whose ``domain`` tags say which is which (0 source, 1 target).
 
-``ssda`` takes ``family`` (``office_caltech`` or ``amazon_reviews``), ``source`` and ``target``
-(domains of that family) and ``normalize``:
+``ssda`` takes ``family`` (``office_caltech``, ``amazon_reviews`` or ``digits``: MNIST and USPS),
+``source`` and ``target`` (domains of that family), ``normalize`` and ``source_limit``:
 
 - split ``train``: every source sample, then the target's training part, all with their labels;
   the recipe's ``data.target_shots`` keeps k labels per class of the target (seeded by the run),
@@ -10,7 +10,12 @@ training split whose ``domain`` tags say which is which (0 source, 1 target).
   samples unlabelled (``advkt.engine.splits``);
 - split ``test``: the target's test part, never seen in training or selection.
 
-Inputs are float32 (N, 1, D) (D = 800 SURF words, 5,000 review features). Office-Caltech
+Inputs are float32 (N, 1, D) (D = 800 SURF words, 5,000 review features). Digits are uint8
+images (N, 1, 28, 28): USPS's 16 x 16 digits resized to MNIST's 28 x 28 (bilinear, **ours**),
+normalised with mean = std = 0.5 for both domains (**ours**); each domain's train file is its
+training part, its test file the test part.
+``source_limit``: the first N source samples of a fixed shuffle (seed 0), e.g. a 2,000-image
+MNIST source; None keeps them all. Office-Caltech
   has no test split of its own: a fixed class-stratified half of the target domain (seed 0) is
   the test part, the other half the training part. Amazon reviews: the target's test file.
 
@@ -29,7 +34,11 @@ from advkt.data import amazon_reviews, office_caltech
 from advkt.data.base import DataError, TensorData, check_split
 from advkt.registry import register_dataset
 
-FAMILIES = {"office_caltech": office_caltech.DOMAINS, "amazon_reviews": amazon_reviews.DOMAINS}
+FAMILIES = {
+    "office_caltech": office_caltech.DOMAINS,
+    "amazon_reviews": amazon_reviews.DOMAINS,
+    "digits": ("mnist", "usps"),
+}
 
 
 def _half(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,7 +53,20 @@ def _half(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.cat(train).sort().values, torch.cat(test).sort().values
 
 
+def _digits(root: Path, domain: str, part: str) -> TensorData:
+    from advkt.data import mnist, usps
+
+    d = (mnist.mnist if domain == "mnist" else usps.usps)(root, part)
+    x = d.x
+    if x.shape[-1] != 28:  # USPS 16 x 16 -> 28 x 28
+        x = torch.nn.functional.interpolate(x.float(), size=(28, 28), mode="bilinear")
+        x = x.round().clamp(0, 255).to(torch.uint8)
+    return TensorData(x, d.y, 10, (0.5,), (0.5,), {}, f"digits/{domain}")
+
+
 def _domain(root: Path, family: str, domain: str, part: str) -> TensorData:
+    if family == "digits":
+        return _digits(root, domain, part)
     if family == "office_caltech":
         whole = office_caltech.office_caltech(root, "all", domain=domain)
         train, test = _half(whole.y)
@@ -70,6 +92,7 @@ def ssda(
     source: str = "amazon",
     target: str = "webcam",
     normalize: str = "l1-zscore",
+    source_limit: int | None = None,
     **kw,
 ) -> TensorData:
     """Source and target of one adaptation task (module docstring)."""
@@ -90,7 +113,12 @@ def ssda(
     if family == "office_caltech":
         src = office_caltech.office_caltech(root, "all", domain=source)
     else:
-        src = amazon_reviews.amazon_reviews(root, "train", domain=source)
+        src = _domain(root, family, source, "train")
+    if source_limit is not None:
+        if source_limit < 1:
+            raise DataError(f"ssda: source_limit must be >= 1, got {source_limit}")
+        order = torch.randperm(len(src), generator=torch.Generator().manual_seed(0))
+        src = src.subset(order[:source_limit].sort().values)
     tgt_train = _domain(root, family, target, "train")
     x_train = torch.cat([src.x, tgt_train.x])
     if split == "train":
@@ -101,8 +129,10 @@ def ssda(
     else:
         test = _domain(root, family, target, "test")
         x, y, domain = test.x, test.y, torch.ones(len(test), dtype=torch.long)
+    name = f"ssda/{family}/{source}->{target}"
+    if family == "digits":  # images: uint8, normalised by the engine
+        return TensorData(x, y, 10, (0.5,), (0.5,), {}, name, domain)
     if normalize == "l1-zscore":
         x = _normalise(x, x_train)
-    name = f"ssda/{family}/{source}->{target}"
     # (N, 1, D), as a 1-D signal: the library's MLP reads it with in_size=D, ndim=1
     return TensorData(x.float().unsqueeze(1), y, src.num_classes, name=name, domain=domain)
