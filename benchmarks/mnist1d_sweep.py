@@ -1,0 +1,112 @@
+"""The validation sweep of issue #13 on the mnist1d pair: each distiller's main weight, and
+HKSANC's ours-choices, with the same budget of four trials each, chosen on a validation split.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/mnist1d_sweep.py --jobs 2
+
+Every trial is the method's ``recipes/mnist1d/*.yaml`` (150 epochs, batch 64, the committed
+teacher) with ``data.validation=0.125`` (3,500 training / 500 validation signals of the 4,000; the
+test split is never read for the choice) and the trial's overrides, seeds 1-3. The choice: the
+highest mean validation accuracy (last epoch). Runs go to ``$ADVKT_CACHE/mnist1d-sweep/`` (a
+finished run is reused); writes ``benchmarks/results/mnist1d-sweep/`` (results.json, table.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = ROOT / "recipes" / "mnist1d"
+# method -> (recipe, [(trial name, overrides)]): four trials each
+TRIALS = {
+    "kd": ("kd_cnn1d128_cnn1d32.yaml", [(f"T={t}", [f"method.args.T={t}"]) for t in (2, 4, 8, 16)]),
+    "fitnet": (
+        "fitnet_cnn1d128_cnn1d32.yaml",
+        [(f"beta={b}", [f"method.args.beta={b}"]) for b in (1, 10, 100, 1000)],
+    ),
+    "at": (
+        "at_cnn1d128_cnn1d32.yaml",
+        [(f"beta={b}", [f"method.args.beta={b}"]) for b in (10, 100, 1000, 10000)],
+    ),
+    "dkd": (
+        "dkd_cnn1d128_cnn1d32.yaml",
+        [(f"beta={b}", [f"method.args.beta={b}"]) for b in (1, 2, 4, 8)],
+    ),
+    "hksanc": (
+        "hksanc_cnn1d128_cnn1d32.yaml",
+        [
+            ("faithful (ce 0, lambda_b 1)", []),
+            ("ce 1, lambda_b 1", ["method.args.ce_weight=1.0"]),
+            ("ce 1, lambda_b 0.1", ["method.args.ce_weight=1.0", "method.args.lambda_b=0.1"]),
+            ("ce 1, lambda_b 0.01", ["method.args.ce_weight=1.0", "method.args.lambda_b=0.01"]),
+        ],
+    ),
+}
+
+
+def runs_dir() -> Path:
+    base = os.environ.get("ADVKT_CACHE") or os.path.expanduser("~/.cache/advkt")
+    return Path(base) / "mnist1d-sweep"
+
+
+def run(method: str, trial: int, seed: int) -> dict:
+    import torch
+
+    from advkt.engine.trainer import train
+    from advkt.recipe import load_recipe
+
+    torch.set_num_threads(1)
+    recipe, trials = TRIALS[method]
+    where = runs_dir() / f"{method}-t{trial}-s{seed}"
+    if (where / "summary.json").is_file():
+        return json.loads((where / "summary.json").read_text())
+    over = ["data.validation=0.125", f"seed={seed}", f"out={where.parent}", *trials[trial][1]]
+    return train(load_recipe(RECIPES / recipe, over), run_dir=where, quiet=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from advkt.report.results import fmt, mean_std, row, write_results
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--methods", nargs="+", default=list(TRIALS), choices=TRIALS)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--jobs", type=int, default=1)
+    args = p.parse_args(argv)
+    seeds = list(range(1, args.seeds + 1))
+    keys = [(m, t, s) for m in args.methods for t in range(len(TRIALS[m][1])) for s in seeds]
+    with ProcessPoolExecutor(args.jobs) as pool:
+        done = dict(zip(keys, pool.map(run, *zip(*keys))))
+    rows, lines = [], ["# mnist1d validation sweep (3,500 / 500 of the training signals)", ""]
+    lines += ["| method | trial | validation % | chosen |", "|---|---|---|---|"]
+    for m in args.methods:
+        vals = {t: [done[m, t, s]["val_acc"] for s in seeds] for t in range(len(TRIALS[m][1]))}
+        best = max(vals, key=lambda t: mean_std(vals[t])[0])
+        for t, v in vals.items():
+            name = TRIALS[m][1][t][0]
+            rows.append(
+                row(
+                    m,
+                    "mnist1d-val",
+                    "val_acc",
+                    v,
+                    trial=name,
+                    overrides=TRIALS[m][1][t][1],
+                    seeds=seeds,
+                    chosen=t == best,
+                )
+            )
+            lines.append(
+                f"| {m} | {name} | {fmt(*mean_std(v))} | {'**yes**' if t == best else ''} |"
+            )
+    out = ROOT / "benchmarks" / "results" / "mnist1d-sweep"
+    write_results(out, "mnist1d-sweep", rows, command="python benchmarks/mnist1d_sweep.py --jobs 2")
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
