@@ -31,7 +31,10 @@ def test_unknown_method_model_dataset_name_the_valid_choices(tmp_path, capsys):
     for override, expected in [
         ("method.name=kdd", "unknown method 'kdd'; valid methods: "),
         ("student.model=resnet21", "unknown model 'resnet21'; valid models: cnn1d"),
-        ("data.dataset=mnist2", "unknown dataset 'mnist2'; valid datasets: amazon_reviews, cifar10"),
+        (
+            "data.dataset=mnist2",
+            "unknown dataset 'mnist2'; valid datasets: amazon_reviews, cifar10",
+        ),
     ]:
         assert main(["train", path, override, "--quiet"]) == 2
         err = capsys.readouterr().err

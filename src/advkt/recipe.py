@@ -86,8 +86,8 @@ class AdversarialSpec(_Strict):
     2020, "Fast is better than free"; ``step`` and ``steps`` unused); ``fgsm``: one step of eps
     from the clean input. ``overfit_check`` (single-step attacks): after every epoch, PGD-10 and
     FGSM accuracy on the first 1,024 training samples are logged, and a PGD accuracy more than 20
-    points below its best so far (catastrophic overfitting, Wong et al.) stops the run with an
-    error (``advkt.engine.overfitting``)."""
+    points below its best so far, or 50 points below the FGSM accuracy (catastrophic
+    overfitting, Wong et al.), stops the run with an error (``advkt.engine.overfitting``)."""
 
     attack: Literal["pgd", "fast", "fgsm"] = "pgd"
     eps: float = Field(0.3, gt=0)

@@ -50,8 +50,11 @@ def test_fast_training_logs_pgd_and_fgsm_accuracy_each_epoch(tmp_path):
         assert 0 <= rec["train_pgd_acc"] <= 100 and 0 <= rec["train_fgsm_acc"] <= 100
 
 
-def test_the_check_raises_only_on_a_drop_of_more_than_20_points():
+def test_the_check_raises_only_on_a_drop_of_more_than_20_points_or_a_50_point_gap():
     overfitting.check({"train_pgd_acc": 40.0, "train_fgsm_acc": 60.0}, 59.0, 3, "kept")
+    overfitting.check({"train_pgd_acc": 40.0, "train_fgsm_acc": 89.0}, 40.0, 1, "kept")
+    with pytest.raises(CatastrophicOverfitting, match="FGSM accuracy .* 86.0 % but PGD-10 .* 10.0"):
+        overfitting.check({"train_pgd_acc": 10.0, "train_fgsm_acc": 86.0}, -1.0, 1, "kept")
     with pytest.raises(
         CatastrophicOverfitting, match="epoch 3: PGD-10 .* fell to 38.0 % from 59.0 %"
     ):
@@ -65,7 +68,7 @@ def test_a_collapse_stops_the_run_with_the_epoch_before_as_its_last_checkpoint(
     seen = iter([50.0, 60.0, 10.0])  # train PGD accuracy after epochs 1, 2, 3: collapse at 3
 
     def fake(model, data, spec, device, batch_size, autocast):
-        return {"train_pgd_acc": next(seen), "train_fgsm_acc": 95.0}
+        return {"train_pgd_acc": next(seen), "train_fgsm_acc": 70.0}
 
     monkeypatch.setattr("advkt.engine.trainer.attack_accuracies", fake)
     r = load_recipe(base=_adv(tmp_path, "fast", epochs=4))
