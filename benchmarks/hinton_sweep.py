@@ -1,0 +1,129 @@
+"""The validation sweep for hinton-mnist (issue #12): the students' schedule, then KD's weights,
+chosen on a validation split (54,000 / 6,000 of the training images), never on the test set.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/hinton_sweep.py --jobs 2
+
+Phase 1, the student alone (``recipes/hinton-mnist/student_mlp800.yaml``) at 30, 60 and 120
+epochs: the schedule is the shortest whose doubling moves the validation mean by less than 0.1
+point (the student alone converged), else the longest. Phase 2, KD at T = 20
+(``kd_mlp1200_mlp800.yaml``) on that schedule with three splits of its weights (hard-label CE /
+soft term: 0.1 / 0.9, the current recipe; 0.3 / 0.7; 0.5 / 0.5): the highest validation mean.
+Seeds 1-2 each. Runs go to ``$ADVKT_CACHE/hinton-sweep/`` (a finished run is reused); writes
+``benchmarks/results/hinton-sweep/`` (results.json, table.md). The comparison itself is then rerun
+with the chosen values on all the training images and the test set
+(``benchmarks/specs/hinton-mnist.yaml``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = ROOT / "recipes" / "hinton-mnist"
+EPOCHS = (30, 60, 120)
+KD_WEIGHTS = ((0.1, 0.9), (0.3, 0.7), (0.5, 0.5))
+
+
+def runs_dir() -> Path:
+    base = os.environ.get("ADVKT_CACHE") or os.path.expanduser("~/.cache/advkt")
+    return Path(base) / "hinton-sweep"
+
+
+def run(name: str, recipe: str, overrides: tuple[str, ...], seed: int) -> dict:
+    import torch
+
+    from advkt.engine.trainer import train
+    from advkt.recipe import load_recipe
+
+    torch.set_num_threads(1)
+    where = runs_dir() / f"{name}-s{seed}"
+    if (where / "summary.json").is_file():
+        return json.loads((where / "summary.json").read_text())
+    over = ["data.validation=0.1", f"seed={seed}", f"out={where.parent}", *overrides]
+    return train(load_recipe(RECIPES / recipe, over), run_dir=where, quiet=True)
+
+
+def _many(jobs: int, tasks: list[tuple]) -> list[dict]:
+    with ProcessPoolExecutor(jobs) as pool:
+        return list(pool.map(run, *zip(*tasks)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    from advkt.report.results import fmt, mean_std, row, write_results
+
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--seeds", type=int, default=2)
+    args = p.parse_args(argv)
+    seeds = list(range(1, args.seeds + 1))
+    tasks = [
+        (f"student-e{e}", "student_mlp800.yaml", (f"train.epochs={e}",), s)
+        for e in EPOCHS
+        for s in seeds
+    ]
+    done = _many(args.jobs, tasks)
+    val = {
+        e: [d["val_acc"] for d in done[i * len(seeds) : (i + 1) * len(seeds)]]
+        for i, e in enumerate(EPOCHS)
+    }
+    means = {e: mean_std(v)[0] for e, v in val.items()}
+    chosen = next(
+        (e for e, f in zip(EPOCHS, EPOCHS[1:]) if abs(means[f] - means[e]) < 0.1), EPOCHS[-1]
+    )
+    ktasks = [
+        (f"kd-e{chosen}-ce{c}", "kd_mlp1200_mlp800.yaml",
+         (f"train.epochs={chosen}", f"method.args.ce_weight={c}", f"method.args.kd_weight={k}"), s)
+        for c, k in KD_WEIGHTS for s in seeds
+    ]  # fmt: skip
+    kdone = _many(args.jobs, ktasks)
+    kval = {
+        w: [d["val_acc"] for d in kdone[i * len(seeds) : (i + 1) * len(seeds)]]
+        for i, w in enumerate(KD_WEIGHTS)
+    }
+    best = max(kval, key=lambda w: mean_std(kval[w])[0])
+    rows = [
+        row("student", "hinton-mnist-val", "val_acc", v, epochs=e, seeds=seeds, chosen=e == chosen)
+        for e, v in val.items()
+    ]
+    rows += [
+        row(
+            "kd",
+            "hinton-mnist-val",
+            "val_acc",
+            v,
+            epochs=chosen,
+            ce_weight=w[0],
+            kd_weight=w[1],
+            seeds=seeds,
+            chosen=w == best,
+        )
+        for w, v in kval.items()
+    ]
+    lines = [
+        "# hinton-mnist validation sweep (54,000 / 6,000)",
+        "",
+        "| row | setting | validation % | chosen |",
+        "|---|---|---|---|",
+    ]
+    lines += [
+        f"| student alone | {e} epochs | {fmt(*mean_std(v))} | {'**yes**' if e == chosen else ''} |"
+        for e, v in val.items()
+    ]
+    lines += [
+        f"| KD, T = 20, {chosen} epochs | CE {w[0]} / soft {w[1]} | {fmt(*mean_std(v))} | "
+        f"{'**yes**' if w == best else ''} |"
+        for w, v in kval.items()
+    ]
+    out = ROOT / "benchmarks" / "results" / "hinton-sweep"
+    write_results(out, "hinton-sweep", rows, command="python benchmarks/hinton_sweep.py --jobs 2")
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
