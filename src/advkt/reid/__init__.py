@@ -3,4 +3,5 @@
 - :mod:`advkt.reid.layouts`: Market-1501, DukeMTMC-reID and CUHK03 (new protocol) folders read
   into (path, person id, camera id) lists, junk images marked as the benchmarks define them.
 - :mod:`advkt.reid.evaluate`: CMC rank-k and mAP with the same-identity, same-camera exclusion.
+- :mod:`advkt.reid.sampler`: P identities × K images a batch, for the triplet loss.
 """
