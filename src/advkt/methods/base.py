@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from advkt.losses.domain import entropy
 from advkt.models.base import Features
 from advkt.nn.cosine import CosineClassifier
 from advkt.nn.modes import eval_mode
@@ -58,6 +59,21 @@ def unlabelled_target(batch: Batch) -> torch.Tensor:
     if batch.domain is None:
         return torch.zeros_like(batch.y, dtype=torch.bool)
     return (batch.domain == 1) & (batch.y < 0)
+
+
+def labelled_rows_ce(student: nn.Module, batch: Batch) -> torch.Tensor:
+    """CE of ``student`` on the batch's labelled rows only (source and target shots in domain
+    adaptation): the unlabelled rows are not run."""
+    lab = batch.y >= 0
+    return labelled_ce(student(batch.x[lab]), batch.y[lab])
+
+
+def minimax_entropy(student: nn.Module, batch: Batch, lam: float) -> dict[str, torch.Tensor]:
+    """MME's second step: −λ H(C(GRL(F(x_u)))) on the unlabelled target rows, with a fresh
+    forward pass; C maximises the entropy, F (through the reversal) minimises it."""
+    _, feats = student(batch.x[unlabelled_target(batch)], features=True)
+    h = entropy(student.fc(feats.pooled, reverse=True))
+    return {"loss": -lam * h, "entropy": h.detach()}
 
 
 def cosine_classifier(student: nn.Module, method: str) -> nn.Module:

@@ -42,7 +42,14 @@ from collections.abc import Callable
 import torch
 
 from advkt.losses.domain import entropy, vat_direction, vat_loss
-from advkt.methods.base import Batch, Method, cosine_classifier, labelled_ce, unlabelled_target
+from advkt.methods.base import (
+    Batch,
+    Method,
+    cosine_classifier,
+    labelled_ce,
+    minimax_entropy,
+    unlabelled_target,
+)
 from advkt.nn.cosine import CosineClassifier
 from advkt.registry import register_method
 
@@ -141,6 +148,4 @@ class BiAT(Method):
         return {"loss": loss, **out}
 
     def minimax(self, batch: Batch) -> dict[str, torch.Tensor]:
-        _, feats = self.student(batch.x[unlabelled_target(batch)], features=True)
-        h = entropy(self.student.fc(feats.pooled, reverse=True))
-        return {"loss": -self.lam * h, "entropy": h.detach()}
+        return minimax_entropy(self.student, batch, self.lam)

@@ -14,7 +14,12 @@ from __future__ import annotations
 import torch
 
 from advkt.losses.domain import entropy
-from advkt.methods.base import Batch, Method, labelled_ce, unlabelled_target
+from advkt.methods.base import (
+    Batch,
+    Method,
+    labelled_rows_ce,
+    unlabelled_target,
+)
 from advkt.registry import register_method
 
 
@@ -35,8 +40,7 @@ class ENT(Method):
         return [("student", self.supervised), ("student", self.minimise_entropy)]
 
     def supervised(self, batch: Batch) -> dict[str, torch.Tensor]:
-        lab = batch.y >= 0
-        ce = labelled_ce(self.student(batch.x[lab]), batch.y[lab])
+        ce = labelled_rows_ce(self.student, batch)
         return {"loss": ce, "ce": ce}
 
     def minimise_entropy(self, batch: Batch) -> dict[str, torch.Tensor]:

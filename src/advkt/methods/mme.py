@@ -21,8 +21,13 @@ from __future__ import annotations
 
 import torch
 
-from advkt.losses.domain import entropy
-from advkt.methods.base import Batch, Method, cosine_classifier, labelled_ce, unlabelled_target
+from advkt.methods.base import (
+    Batch,
+    Method,
+    cosine_classifier,
+    labelled_rows_ce,
+    minimax_entropy,
+)
 from advkt.registry import register_method
 
 
@@ -44,11 +49,8 @@ class MME(Method):
         return [("student", self.supervised), ("student", self.minimax)]
 
     def supervised(self, batch: Batch) -> dict[str, torch.Tensor]:
-        lab = batch.y >= 0
-        ce = labelled_ce(self.student(batch.x[lab]), batch.y[lab])
+        ce = labelled_rows_ce(self.student, batch)
         return {"loss": ce, "ce": ce}
 
     def minimax(self, batch: Batch) -> dict[str, torch.Tensor]:
-        _, feats = self.student(batch.x[unlabelled_target(batch)], features=True)
-        h = entropy(self.student.fc(feats.pooled, reverse=True))
-        return {"loss": -self.lam * h, "entropy": h.detach()}
+        return minimax_entropy(self.student, batch, self.lam)

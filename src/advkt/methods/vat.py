@@ -17,7 +17,12 @@ from __future__ import annotations
 import torch
 
 from advkt.losses.domain import entropy, vat_direction, vat_loss
-from advkt.methods.base import Batch, Method, labelled_ce, unlabelled_target
+from advkt.methods.base import (
+    Batch,
+    Method,
+    labelled_rows_ce,
+    unlabelled_target,
+)
 from advkt.registry import register_method
 
 
@@ -46,8 +51,8 @@ class VAT(Method):
         self.eps, self.alpha, self.ent_weight = eps, alpha, ent_weight
 
     def student_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        lab, u = batch.y >= 0, unlabelled_target(batch)
-        ce = labelled_ce(self.student(batch.x[lab]), batch.y[lab])
+        u = unlabelled_target(batch)
+        ce = labelled_rows_ce(self.student, batch)
         xu = batch.x[u]
         r = vat_direction(self.student, xu, self.eps) if len(xu) else xu
         v = vat_loss(self.student, xu, r)
