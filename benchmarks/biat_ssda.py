@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
-import os
 from pathlib import Path
+
+from cached_runs import runs_dir, train_once  # the sibling script
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("st", "ent", "dann", "vat", "mme", "biat")
@@ -34,11 +34,6 @@ def tasks(family: str) -> list[tuple[str, str]]:
     return list(itertools.permutations(FAMILIES[family][1], 2))
 
 
-def runs_dir(family: str) -> Path:
-    base = os.environ.get("ADVKT_CACHE") or os.path.expanduser("~/.cache/advkt")
-    return Path(base) / f"biat-{family}"
-
-
 def overrides(family: str, src: str, tgt: str, shots: int, seed: int) -> list[str]:
     over = [f"data.args.source={src}", f"data.args.target={tgt}", f"data.target_shots={shots}"]
     if family == "digits" and src == "usps":
@@ -49,15 +44,9 @@ def overrides(family: str, src: str, tgt: str, shots: int, seed: int) -> list[st
 
 
 def run(family: str, method: str, src: str, tgt: str, shots: int, seed: int) -> dict:
-    from advkt.engine.trainer import train
-    from advkt.recipe import load_recipe
-
-    where = runs_dir(family) / f"{src}-{tgt}-{shots}shot-{method}-s{seed}"
-    if (where / "summary.json").is_file():
-        return json.loads((where / "summary.json").read_text())
-    folder = ROOT / "recipes" / FAMILIES[family][0]
-    over = [*overrides(family, src, tgt, shots, seed), f"out={where.parent}"]
-    return train(load_recipe(folder / f"{method}.yaml", over), run_dir=where, quiet=True)
+    recipe = ROOT / "recipes" / FAMILIES[family][0] / f"{method}.yaml"
+    where = runs_dir(f"biat-{family}") / f"{src}-{tgt}-{shots}shot-{method}-s{seed}"
+    return train_once(recipe, overrides(family, src, tgt, shots, seed), where)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,9 +15,9 @@ figures of Ganin et al. 2016 (JMLR, Table 2).
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from pathlib import Path
+
+from cached_runs import runs_dir, train_once  # the sibling script
 
 ROOT = Path(__file__).resolve().parents[1]
 DOMAINS = {"B": "books", "D": "dvd", "E": "electronics", "K": "kitchen"}
@@ -29,31 +29,14 @@ PUBLISHED = {
 METHODS = {"source only": "source_only.yaml", "DANN": "dann.yaml"}
 
 
-def runs_dir() -> Path:
-    base = os.environ.get("ADVKT_CACHE") or os.path.expanduser("~/.cache/advkt")
-    return Path(base) / "dann-amazon"
-
-
 def run(pair: str, method: str, seed: int, data_root: str | None) -> dict:
-    from advkt.engine.trainer import train
-    from advkt.recipe import load_recipe
-
     src, tgt = (DOMAINS[k] for k in pair.split("->"))
-    where = (
-        runs_dir() / f"{pair.replace('->', '-')}-{METHODS[method].removesuffix('.yaml')}-s{seed}"
-    )
-    if (where / "summary.json").is_file():
-        return json.loads((where / "summary.json").read_text())
-    over = [
-        f"data.args.source={src}",
-        f"data.args.target={tgt}",
-        f"seed={seed}",
-        f"out={where.parent}",
-    ]
+    name = f"{pair.replace('->', '-')}-{METHODS[method].removesuffix('.yaml')}-s{seed}"
+    over = [f"data.args.source={src}", f"data.args.target={tgt}", f"seed={seed}"]
     if data_root:
         over.append(f"data.root={data_root}")
-    recipe = load_recipe(ROOT / "recipes" / "amazon_reviews" / METHODS[method], over)
-    return train(recipe, run_dir=where, quiet=True)
+    recipe = ROOT / "recipes" / "amazon_reviews" / METHODS[method]
+    return train_once(recipe, over, runs_dir("dann-amazon") / name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,10 +17,10 @@ with the chosen values on all the training images and the test set
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from cached_runs import runs_dir, train_once  # the sibling script
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes" / "hinton-mnist"
@@ -28,23 +28,12 @@ EPOCHS = (30, 60, 120)
 KD_WEIGHTS = ((0.1, 0.9), (0.3, 0.7), (0.5, 0.5))
 
 
-def runs_dir() -> Path:
-    base = os.environ.get("ADVKT_CACHE") or os.path.expanduser("~/.cache/advkt")
-    return Path(base) / "hinton-sweep"
-
-
 def run(name: str, recipe: str, overrides: tuple[str, ...], seed: int) -> dict:
     import torch
 
-    from advkt.engine.trainer import train
-    from advkt.recipe import load_recipe
-
     torch.set_num_threads(1)
-    where = runs_dir() / f"{name}-s{seed}"
-    if (where / "summary.json").is_file():
-        return json.loads((where / "summary.json").read_text())
-    over = ["data.validation=0.1", f"seed={seed}", f"out={where.parent}", *overrides]
-    return train(load_recipe(RECIPES / recipe, over), run_dir=where, quiet=True)
+    over = ["data.validation=0.1", f"seed={seed}", *overrides]
+    return train_once(RECIPES / recipe, over, runs_dir("hinton-sweep") / f"{name}-s{seed}")
 
 
 def _many(jobs: int, tasks: list[tuple]) -> list[dict]:

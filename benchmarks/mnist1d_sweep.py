@@ -13,10 +13,10 @@ finished run is reused); writes ``benchmarks/results/mnist1d-sweep/`` (results.j
 from __future__ import annotations
 
 import argparse
-import json
-import os
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+
+from cached_runs import runs_dir, train_once  # the sibling script
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes" / "mnist1d"
@@ -47,24 +47,15 @@ TRIALS = {
 }
 
 
-def runs_dir() -> Path:
-    base = os.environ.get("ADVKT_CACHE") or os.path.expanduser("~/.cache/advkt")
-    return Path(base) / "mnist1d-sweep"
-
-
 def run(method: str, trial: int, seed: int) -> dict:
     import torch
 
-    from advkt.engine.trainer import train
-    from advkt.recipe import load_recipe
-
     torch.set_num_threads(1)
     recipe, trials = TRIALS[method]
-    where = runs_dir() / f"{method}-t{trial}-s{seed}"
-    if (where / "summary.json").is_file():
-        return json.loads((where / "summary.json").read_text())
-    over = ["data.validation=0.125", f"seed={seed}", f"out={where.parent}", *trials[trial][1]]
-    return train(load_recipe(RECIPES / recipe, over), run_dir=where, quiet=True)
+    over = ["data.validation=0.125", f"seed={seed}", *trials[trial][1]]
+    return train_once(
+        RECIPES / recipe, over, runs_dir("mnist1d-sweep") / f"{method}-t{trial}-s{seed}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
