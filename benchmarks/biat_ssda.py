@@ -59,7 +59,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--shots", type=int, nargs="+", default=[1, 3])
     p.add_argument("--seeds", type=int, default=3, help="seeds 1..n")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    p.add_argument("--tasks", nargs="+", help="e.g. amazon->webcam (default: every pair)")
+    p.add_argument(
+        "--tasks", nargs="+", help="source:target, e.g. amazon:webcam (default: every pair)"
+    )
     p.add_argument(
         "--out", type=Path, default=None, help="default: benchmarks/results/biat-<family>"
     )
@@ -67,7 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     seeds = list(range(1, args.seeds + 1))
     acc: dict[tuple[str, int, str], list[float]] = {}
-    pairs = [t for t in tasks(args.family) if not args.tasks or "->".join(t) in args.tasks]
+    pairs = [t for t in tasks(args.family) if not args.tasks or ":".join(t) in args.tasks]
+    unknown = set(args.tasks or ()) - {":".join(t) for t in pairs}
+    if unknown:
+        p.error(f"unknown tasks {sorted(unknown)} for {args.family}: expected source:target")
     for (src, tgt), shots in itertools.product(pairs, args.shots):
         for m in args.methods:
             acc[f"{src}->{tgt}", shots, m] = [

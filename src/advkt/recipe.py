@@ -113,6 +113,9 @@ class TrainSpec(_Strict):
     # without augmentation or attack: compute the teacher's outputs on the training split once
     # and read them by sample index (false: run the teacher on every batch)
     cache_teacher: bool = True
+    # 4-D weights and activations in NHWC layout (torch.channels_last): the same numbers, faster
+    # convolutions on CPU oneDNN (digit CNNs step 1.4-1.6x faster on one thread here)
+    channels_last: bool = False
     tensorboard: bool = False  # also write the metrics as TensorBoard events (<run>/tensorboard)
 
 

@@ -380,3 +380,41 @@ def test_an_untrained_teacher_recipe_is_refused_by_build_teacher_and_trained_by_
         build_teacher(r, data)
     train(r, run_dir=tmp_path / "kd", quiet=True)  # trains the teacher first, then the student
     assert not any(p.requires_grad for p in build_teacher(r, data).parameters())
+
+
+def test_channels_last_trains_the_same_numbers_in_nhwc(tmp_path, monkeypatch):
+    from advkt.engine.run import setup
+
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))  # teachers train into the cache
+
+    import yaml
+
+    base = {
+        "data": {"dataset": "toy_img"},
+        "train": {"epochs": 2, "batch_size": 32, "schedule": {"name": "constant"}},
+        "out": str(tmp_path),
+    }
+    teacher_yaml = tmp_path / "teacher.yaml"
+    teacher_net = {"model": "cnn_small", "args": {"width": 4}}
+    teacher_yaml.write_text(
+        yaml.safe_dump({**base, "method": {"name": "student"}, "student": teacher_net})
+    )
+    tree = {
+        **base,
+        "method": {"name": "kd"},
+        "student": {"model": "cnn_small", "args": {"width": 2}},
+        "teacher": {**teacher_net, "recipe": str(teacher_yaml)},
+    }
+    runs = {}
+    for cl in (False, True):
+        r = load_recipe(base=tree, overrides=[f"train.channels_last={str(cl).lower()}"])
+        train_teacher(r, quiet=True)
+        run = setup(r, run_dir=tmp_path / f"setup{cl}", quiet=True)
+        for net in (run.method.student, run.teacher):
+            conv = net.stages[0][0][0].weight  # (w, w, 3, 3): the two layouts differ
+            assert conv.is_contiguous(memory_format=torch.channels_last) is cl
+            assert conv.is_contiguous() is not cl
+        train(r, run_dir=tmp_path / f"cl{cl}", quiet=True)
+        runs[cl] = _weights(tmp_path / f"cl{cl}")
+    for k, v in runs[False].items():
+        torch.testing.assert_close(runs[True][k], v, atol=1e-4, rtol=1e-3)

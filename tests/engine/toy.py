@@ -35,6 +35,20 @@ if "toy_da" not in DATASETS._items:
         return TensorData(x, base.y, num_classes=4, name="toy_da", domain=dom)
 
 
+if "toy_img" not in DATASETS._items:
+
+    @register_dataset("toy_img")
+    def toy_img(
+        root=None, split: str = "train", download: bool = False, n: int = 128
+    ) -> TensorData:
+        """The toy blobs as 1 x 4 x 4 images (16-D blobs), for the image-only code paths."""
+        g = torch.Generator().manual_seed(0 if split == "train" else 1)
+        y = torch.arange(n) % 4
+        centres = torch.randn(4, 16, generator=torch.Generator().manual_seed(42)) * 2
+        x = centres[y] + torch.randn(n, 16, generator=g)
+        return TensorData(x.view(n, 1, 4, 4), y, num_classes=4, name="toy_img")
+
+
 def toy_recipe(tmp_path, method: str = "kd", epochs: int = 2, **extra) -> dict:
     """A recipe tree: an MLP teacher trained from its own recipe, an MLP student."""
     base = {

@@ -159,6 +159,10 @@ def setup(
     if teacher is not None:
         teacher.to(device)
     method = build_method(recipe, student, teacher, data.train, device).to(device)
+    if recipe.train.channels_last:  # only 4-D tensors change layout
+        method.to(memory_format=torch.channels_last)
+        if teacher is not None:
+            teacher.to(memory_format=torch.channels_last)
     spec = method.student_spec(spec)  # what spec.json says: the network the method trains
     if world > 1:
         dist.broadcast_module(method)
