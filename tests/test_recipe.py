@@ -81,3 +81,30 @@ def test_every_committed_recipe_validates():
     assert files
     for p in files:
         load_recipe(p)
+
+
+def test_a_saved_recipe_holds_paths_relative_to_its_folder_and_reads_them_after_a_move(tmp_path):
+    import json
+    import shutil
+
+    from advkt.recipe import recipe_from_json, save_recipe
+
+    teacher = tmp_path / "repo" / "teachers" / "t"
+    teacher.mkdir(parents=True)
+    tree = {
+        "method": {"name": "kd"},
+        "student": {"model": "mlp"},
+        "teacher": {"model": "mlp", "checkpoint": str(teacher)},
+        "data": {"dataset": "toy"},
+        "out": str(tmp_path / "repo" / "results" / "runs"),
+    }
+    run = tmp_path / "repo" / "results" / "runs" / "kd-s1"
+    run.mkdir(parents=True)
+    save_recipe(load_recipe(base=tree), run / "recipe.json")
+    saved = json.loads((run / "recipe.json").read_text())
+    assert saved["teacher"]["checkpoint"] == "../../../teachers/t"
+    assert saved["out"] == ".."
+    shutil.move(tmp_path / "repo", tmp_path / "clone")  # another checkout
+    back = recipe_from_json(tmp_path / "clone" / "results" / "runs" / "kd-s1" / "recipe.json")
+    assert back.teacher.checkpoint == str((tmp_path / "clone" / "teachers" / "t").resolve())
+    assert back.out == str((tmp_path / "clone" / "results" / "runs").resolve())

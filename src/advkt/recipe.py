@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -245,12 +246,36 @@ def load_recipe(
         raise RecipeError(_explain(err)) from None
 
 
+# the recipe keys that hold paths: a saved recipe stores each relative to its own folder, so that
+# a run folder (its records committed beside a benchmark's results) reads the same in any checkout
+_PATH_KEYS = (("out",), ("data", "root"), ("teacher", "checkpoint"), ("teacher", "recipe"))
+
+
+def _map_paths(tree: dict, fn) -> dict:
+    for keys in _PATH_KEYS:
+        node = tree
+        for k in keys[:-1]:
+            node = node.get(k) if isinstance(node, dict) else None
+        if isinstance(node, dict) and isinstance(node.get(keys[-1]), str):
+            node[keys[-1]] = fn(node[keys[-1]])
+    return tree
+
+
 def save_recipe(recipe: Recipe, path: str | Path) -> None:
-    write_text_atomic(path, json.dumps(recipe.model_dump(mode="json"), indent=2) + "\n")
+    """Write the resolved recipe as JSON, its paths relative to ``path``'s folder."""
+    here = Path(path).resolve().parent
+    tree = _map_paths(
+        recipe.model_dump(mode="json"), lambda v: os.path.relpath(Path(v).resolve(), here)
+    )
+    write_text_atomic(path, json.dumps(tree, indent=2) + "\n")
 
 
 def recipe_from_json(path: str | Path) -> Recipe:
+    """Read a recipe that :func:`save_recipe` wrote, its relative paths resolved against its
+    folder (an absolute one, as older runs saved them, is kept)."""
+    here = Path(path).resolve().parent
     try:
-        return Recipe.model_validate(json.loads(Path(path).read_text()))
+        tree = _map_paths(json.loads(Path(path).read_text()), lambda v: str((here / v).resolve()))
+        return Recipe.model_validate(tree)
     except (OSError, ValueError) as exc:
         raise RecipeError(f"cannot read resolved recipe {path}: {exc}") from None
