@@ -246,18 +246,28 @@ def load_recipe(
         raise RecipeError(_explain(err)) from None
 
 
-# the recipe keys that hold paths: a saved recipe stores each relative to its own folder, so that
-# a run folder (its records committed beside a benchmark's results) reads the same in any checkout
-_PATH_KEYS = (("out",), ("data", "root"), ("teacher", "checkpoint"), ("teacher", "recipe"))
+# the recipe keys that hold paths (where a run lives and reads its files, not what it computes): a
+# saved recipe stores each relative to its own folder, so that a run folder (its records committed
+# beside a benchmark's results) reads the same in any checkout
+PATH_KEYS = (("out",), ("data", "root"), ("teacher", "checkpoint"), ("teacher", "recipe"))
 
 
-def _map_paths(tree: dict, fn) -> dict:
-    for keys in _PATH_KEYS:
+def path_slots(tree: dict) -> list[tuple[dict, str]]:
+    """(section, key) of each of :data:`PATH_KEYS` that a recipe tree (a JSON dump) holds."""
+    slots = []
+    for keys in PATH_KEYS:
         node = tree
         for k in keys[:-1]:
             node = node.get(k) if isinstance(node, dict) else None
-        if isinstance(node, dict) and isinstance(node.get(keys[-1]), str):
-            node[keys[-1]] = fn(node[keys[-1]])
+        if isinstance(node, dict) and keys[-1] in node:
+            slots.append((node, keys[-1]))
+    return slots
+
+
+def _map_paths(tree: dict, fn) -> dict:
+    for node, key in path_slots(tree):
+        if isinstance(node[key], str):
+            node[key] = fn(node[key])
     return tree
 
 

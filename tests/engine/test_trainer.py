@@ -383,12 +383,11 @@ def test_an_untrained_teacher_recipe_is_refused_by_build_teacher_and_trained_by_
 
 
 def test_channels_last_trains_the_same_numbers_in_nhwc(tmp_path, monkeypatch):
+    import yaml
+
     from advkt.engine.run import setup
 
     monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))  # teachers train into the cache
-
-    import yaml
-
     base = {
         "data": {"dataset": "toy_img"},
         "train": {"epochs": 2, "batch_size": 32, "schedule": {"name": "constant"}},

@@ -30,7 +30,7 @@ from typing import Any
 
 from advkt.engine.checkpoint import has_checkpoint
 from advkt.engine.trainer import train, train_teacher
-from advkt.recipe import Recipe, load_recipe
+from advkt.recipe import Recipe, load_recipe, path_slots
 from advkt.report.curves import collect_curves, rows_runs, write_curves
 from advkt.report.paired import add_paired, fmt_paired
 from advkt.report.plot import plot
@@ -101,18 +101,12 @@ def run_one(recipe: Recipe, runs_dir: Path, quiet: bool = True) -> dict:
     return s
 
 
-# where a run lives and where its files are: not part of what it computes
-_PLACES = {"out": None, "data": {"root": None}, "teacher": {"checkpoint": None, "recipe": None}}
-
-
 def _what_it_computes(tree: dict) -> dict:
+    """``tree`` without its paths (``advkt.recipe.PATH_KEYS``): where a run lives and reads its
+    files is not part of what it computes."""
     out = json.loads(json.dumps(tree))
-    for key, sub in _PLACES.items():
-        if sub is None:
-            out.pop(key, None)
-        elif isinstance(out.get(key), dict):
-            for k in sub:
-                out[key].pop(k, None)
+    for node, key in path_slots(out):
+        del node[key]
     return out
 
 
