@@ -440,8 +440,11 @@ def test_compare_end_to_end_with_convergence_validity_paired_and_plot(
 
     # a second compare over the same folder reuses every finished run
     before = (out / "runs" / "student4-x2-s1" / "summary.json").stat().st_mtime_ns
+    capsys.readouterr()
     again = compare(recipes, 2, out, benchmark_spec=load_spec(spec))
     assert (out / "runs" / "student4-x2-s1" / "summary.json").stat().st_mtime_ns == before
+    err = capsys.readouterr().err  # no time-left estimate from runs that were only read back
+    assert "[6/6] student4-x2 seed 2 read from its record" in err and "min left" not in err
     assert again["validity"]["checks"]["converged"]["status"] == "pass"
 
     # the same comparison two trainings at a time in worker processes: the same figures

@@ -81,10 +81,14 @@ def doubled_recipe(recipe: Recipe) -> Recipe:
     return recipe.model_copy(update={"name": f"{recipe.name}-x2", "train": train_spec})
 
 
+def _run_dir(recipe: Recipe, runs_dir: Path) -> Path:
+    return Path(runs_dir) / f"{recipe.name}-s{recipe.seed}"
+
+
 def run_one(recipe: Recipe, runs_dir: Path, quiet: bool = True) -> dict:
     """Train ``recipe`` into ``runs_dir/<name>-s<seed>``: a finished run is kept, an unfinished
     one continues from its last checkpoint, so an interrupted comparison resumes."""
-    run_dir = Path(runs_dir) / f"{recipe.name}-s{recipe.seed}"
+    run_dir = _run_dir(recipe, runs_dir)
     if (run_dir / "recipe.json").is_file():
         _check_same_recipe(recipe, run_dir)
     if (run_dir / "summary.json").is_file():
@@ -155,9 +159,18 @@ def _die_with_parent(parent: int) -> None:
 def _run_all(tasks: list[tuple[Recipe, Path]], jobs: int, quiet: bool) -> dict:
     """Every (recipe, runs folder) task, ``jobs`` at a time -> {(name, seed): summary}."""
     t0, n = time.perf_counter(), len(tasks)
+    # runs finished in an earlier session are only read back: the time left is estimated from
+    # the runs that train now
+    finished = {(r.name, r.seed) for r, d in tasks if (_run_dir(r, d) / "summary.json").is_file()}
+    trained = 0
 
     def progress(done: int, r: Recipe) -> None:
-        left = (time.perf_counter() - t0) / done * (n - done)
+        nonlocal trained
+        if (r.name, r.seed) in finished:
+            print(f"[{done}/{n}] {r.name} seed {r.seed} read from its record", file=sys.stderr)
+            return
+        trained += 1
+        left = (time.perf_counter() - t0) / trained * (n - len(finished) - trained)
         print(
             f"[{done}/{n}] {r.name} seed {r.seed} done; about {left / 60:.0f} min left",
             file=sys.stderr,
