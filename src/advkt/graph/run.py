@@ -25,13 +25,13 @@ METHODS = (*SAVGAE_METHODS, *PEERS)
 LINK_ITERATIONS, CLUSTER_ITERATIONS = 800, 100
 
 
-def fit_method(method: str, x, edge_index, pos_edges, task: str, iterations: int | None = None):
+def fit_method(method: str, x, edge_index, task: str, iterations: int | None = None):
     """Train ``method`` for ``task`` ("link" or "cluster"); returns the model."""
     if method in SAVGAE_METHODS:
         default = LINK_ITERATIONS if task == "link" else CLUSTER_ITERATIONS
         return fit_savgae(x, edge_index, iterations or default, **SAVGAE_METHODS[method])
     if method in PEERS:
-        return fit_peer(method, x, edge_index, pos_edges, epochs=iterations)
+        return fit_peer(method, x, edge_index, epochs=iterations, task=task)
     raise ValueError(f"unknown method {method!r}; valid methods: {', '.join(METHODS)}")
 
 
@@ -67,7 +67,7 @@ def run_one(
         seed_all(seed)
         t0 = time.perf_counter()
         ei = split.train_edge_index
-        model = fit_method(method, data.x, ei, split.train_pos, "link", link_its)
+        model = fit_method(method, data.x, ei, "link", link_its)
         rec["time_link_s"] = time.perf_counter() - t0
         mu = embed(model, data.x, split.train_edge_index)
         rec.update(link_scores(mu, split.test_pos, split.test_neg))
@@ -77,7 +77,7 @@ def run_one(
     if "cluster" in tasks:
         seed_all(seed)
         t0 = time.perf_counter()
-        model = fit_method(method, data.x, full, full, "cluster", iterations)
+        model = fit_method(method, data.x, full, "cluster", iterations)
         rec["time_cluster_s"] = time.perf_counter() - t0
         mu = embed(model, data.x, full)
         rec.update(cluster_scores(mu, data.y, seed=seed))

@@ -149,6 +149,19 @@ class _DenseWeightedBCE(torch.autograd.Function):
         return scale * gz, None, None, None, None
 
 
+def dense_recon_loss(z: Tensor, target: DenseTarget) -> Tensor:
+    """L_rec = norm · (1/N²) Σ_ij ℓ(X_ij, T_ij) with X = Z Zᵀ over all N² pairs (module doc).
+
+    With T = A + I it is the reconstruction loss of the GAE and ARGA papers' code (the peers).
+    """
+    if target.num_nodes != z.size(0):
+        raise ValueError(f"target has {target.num_nodes} nodes, z has {z.size(0)} rows")
+    total = _DenseWeightedBCE.apply(
+        z, target.target, target.weight, target.pos_weight, target.symmetric
+    )
+    return target.norm * total / (z.size(0) ** 2)
+
+
 class SAVGAE(VGAE):
     """SAVGAE on PyG's VGAE: ``encode`` samples z (μ in eval mode), losses as in the module doc.
 
@@ -178,12 +191,7 @@ class SAVGAE(VGAE):
     def recon_loss(self, z: Tensor, target: DenseTarget | SparseTarget) -> Tensor:  # type: ignore[override]
         """Weighted sigmoid cross-entropy of Z Zᵀ against T (dense) or its sparse estimate."""
         if isinstance(target, DenseTarget):
-            if target.num_nodes != z.size(0):
-                raise ValueError(f"target has {target.num_nodes} nodes, z has {z.size(0)} rows")
-            total = _DenseWeightedBCE.apply(
-                z, target.target, target.weight, target.pos_weight, target.symmetric
-            )
-            return target.norm * total / (z.size(0) ** 2)
+            return dense_recon_loss(z, target)
         return self._sparse_recon_loss(z, target)
 
     def _sparse_recon_loss(self, z: Tensor, target: SparseTarget) -> Tensor:
