@@ -151,7 +151,7 @@ def test_unknown_adversarial_variant():
         SAVGAE(VariationalGCNEncoder(3), Discriminator(), adversarial="wgan")
 
 
-@pytest.mark.parametrize("target", ["dense", "sparse"])
+@pytest.mark.parametrize("target", ["dense", "sparse", "adjacency"])
 def test_fit_learns_block_structure(target):
     x, ei, y = sbm_graph(120, num_classes=3, num_features=8, deg_in=6, deg_out=1, seed=0)
     torch.manual_seed(0)
@@ -186,3 +186,26 @@ def test_a_diverging_savgae_stops_with_the_shared_divergence_error():
     with pytest.raises(DivergenceError, match="SAVGAE diverged at iteration 0"):
         fit_savgae(x, edges, iterations=3)
     assert issubclass(DivergenceError, FloatingPointError)  # what callers caught before
+
+
+def test_the_adjacency_ablation_is_the_peers_a_plus_i_target():
+    from advkt.graph.peers import self_loop_target
+    from advkt.graph.train import build_target
+
+    _, ei, _ = sbm_graph(30, num_classes=2, num_features=4, seed=3)
+    t, ref = build_target(ei, 30, "adjacency"), self_loop_target(ei, 30)
+    assert torch.equal(t.target, ref.target) and t.pos_weight == ref.pos_weight
+    assert not torch.equal(t.target, build_target(ei, 30, "dense").target)
+
+
+def test_without_the_adversary_only_the_reconstruction_steps_run():
+    x, ei, _ = sbm_graph(60, num_classes=2, num_features=6, seed=0)
+    torch.manual_seed(0)
+    losses = []
+    m = fit_savgae(x, ei, iterations=5, adversary=False, callback=lambda i, l: losses.append(l))
+    torch.manual_seed(0)
+    fresh = SAVGAE(VariationalGCNEncoder(6), Discriminator())
+    d_now, d_init = m.discriminator.state_dict(), fresh.discriminator.state_dict()
+    assert all(torch.equal(d_now[k], d_init[k]) for k in d_init)  # D never stepped
+    assert all(l["d"] == 0 and l["g"] == 0 for l in losses)
+    assert losses[-1]["rec"] < losses[0]["rec"]

@@ -20,6 +20,9 @@ SAVGAE_METHODS = {
     "savgae": {"target": "dense", "adversarial": "released"},
     "savgae-natural": {"target": "dense", "adversarial": "natural"},
     "savgae-sparse": {"target": "sparse", "adversarial": "released"},
+    # ablations: the peers' A + I instead of the Rooted PageRank target; no adversary
+    "savgae-adjacency": {"target": "adjacency", "adversarial": "released"},
+    "savgae-noadv": {"target": "dense", "adversarial": "released", "adversary": False},
 }
 METHODS = (*SAVGAE_METHODS, *PEERS)
 LINK_ITERATIONS, CLUSTER_ITERATIONS = 800, 100

@@ -13,10 +13,11 @@ import torch
 from torch import Tensor
 
 from advkt.errors import DivergenceError
+from advkt.graph.peers import self_loop_target
 from advkt.graph.savgae import SAVGAE, DenseTarget, Discriminator, VariationalGCNEncoder
 from advkt.graph.target import SparseTarget, adjacency, dense_target, sparse_target
 
-TARGETS = ("dense", "sparse")
+TARGETS = ("dense", "sparse", "adjacency")
 
 
 def build_target(
@@ -27,13 +28,16 @@ def build_target(
     k_s: int = 32,
     k_t: int = 32,
 ) -> DenseTarget | SparseTarget:
-    """The paper's dense S Sᵀ target or our top-k sparse one, from the training edges."""
+    """The paper's dense S Sᵀ target, our top-k sparse one, or (the ablation without Rooted
+    PageRank) the peers' A + I, from the training edges."""
     if kind == "dense":
         return DenseTarget.build(
             dense_target(edge_index, num_nodes, alpha), adjacency(edge_index, num_nodes).nnz
         )
     if kind == "sparse":
         return sparse_target(edge_index, num_nodes, alpha, k_s=k_s, k_t=k_t)
+    if kind == "adjacency":
+        return self_loop_target(edge_index, num_nodes)
     raise ValueError(f"target must be one of {TARGETS}, got {kind!r}")
 
 
@@ -48,9 +52,13 @@ def fit_savgae(
     lr_adv: float = 1e-3,
     recon_steps: int = 5,
     num_negatives: float = 1.0,
+    adversary: bool = True,
     callback: Callable[[int, dict[str, float]], None] | None = None,
 ) -> SAVGAE:
     """Train SAVGAE on ``x`` (N, F) and the training edges ``edge_index`` (2, E, both directions).
+
+    ``adversary=False`` (the ablation) drops the discriminator's and the encoder's adversarial
+    steps, leaving the 5 reconstruction steps of each iteration.
 
     ``callback(iteration, losses)`` is called after each iteration (losses: rec, d, g).
     Seed the global torch RNG before calling for a reproducible run.
@@ -75,16 +83,18 @@ def fit_savgae(
             rec = model.recon_loss(z, tgt) + (1.0 / n) * model.kl_loss()
             rec.backward()
             opt_rec.step()
-        opt_d.zero_grad()
-        z = model.encode(x, edge_index)
-        d = model.discriminator_loss(z)
-        d.backward()
-        opt_d.step()
-        opt_g.zero_grad()
-        z = model.encode(x, edge_index)
-        g = model.reg_loss(z)
-        g.backward()
-        opt_g.step()
+        d = g = rec.new_zeros(())
+        if adversary:
+            opt_d.zero_grad()
+            z = model.encode(x, edge_index)
+            d = model.discriminator_loss(z)
+            d.backward()
+            opt_d.step()
+            opt_g.zero_grad()
+            z = model.encode(x, edge_index)
+            g = model.reg_loss(z)
+            g.backward()
+            opt_g.step()
         if not all(torch.isfinite(v) for v in (rec, d, g)):
             bad = [k for k, v in (("rec", rec), ("d", d), ("g", g)) if not torch.isfinite(v)]
             raise DivergenceError(f"SAVGAE diverged at iteration {it}: loss {bad} is not finite")
