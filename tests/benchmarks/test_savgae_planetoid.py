@@ -47,3 +47,19 @@ def test_no_pairing_without_both_methods(tmp_path):
     (tmp_path / "records-Cora.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
     _, table = summarise(tmp_path, "savgae-planetoid", "test")
     assert "paired" not in table.read_text()
+
+
+def test_peers_are_checked_against_their_published_figures(tmp_path):
+    # published Cora: GAE AUC 91.0, ARGA ACC 64.0; tolerances 1.5 and 3 points below
+    recs = [_rec("gae", 0, 0.900), _rec("gae", 1, 0.890), _rec("arga", 0, 0.93, 0.60)]
+    recs[0]["time_link_s"] = 1.0
+    (tmp_path / "records-Cora.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    results, table = summarise(tmp_path, "savgae-planetoid", "test")
+    text = table.read_text()
+    assert "- gae AUC: 89.5 against 91.0 (-1.5: within 1.5)" in text
+    assert "- arga ACC: 60.0 against 64.0 (-4.0: NOT within 3)" in text
+    assert "- arga NMI: 60.0 against 44.9 (+15.1)" in text  # no bar for NMI
+    rows = json.loads(results.read_text())["rows"]
+    gae_auc = next(r for r in rows if (r["method"], r["metric"]) == ("gae", "auc"))
+    assert gae_auc["published"] == 0.91 and gae_auc["published_source"] == "Kipf & Welling 2016"
+    assert "published" not in next(r for r in rows if r["metric"] == "time_link_s")
