@@ -2,7 +2,7 @@
 
     nice -n 10 .venv/bin/python benchmarks/savgae_embedding_plot.py --dataset Cora --how pca
 
-Retrains both as ``savgae_planetoid.py`` does (same seed, whole graph, 100 / 150 iterations), prints
+Retrains both as ``savgae_planetoid.py`` does (same seed, whole graph, 100 / 50 iterations), prints
 their clustering scores and writes embedding-<dataset>-<how>.png into the Planetoid folder.
 """
 
