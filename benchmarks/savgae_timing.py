@@ -20,7 +20,8 @@ from pathlib import Path
 import torch
 
 from advkt.graph.data import load_planetoid, split_edges
-from advkt.graph.run import run_one
+from advkt.graph.peers import EPOCHS
+from advkt.graph.run import LINK_ITERATIONS, run_one
 from advkt.report.results import machine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
         "| repeat | method | iterations | wall s | AUC | AP |",
         "|---|---|---|---|---|---|",
     ]
-    its = {"argva": 200, "savgae": 800, "savgae-sparse": 800}
+    its = {"argva": EPOCHS["argva"], "savgae": LINK_ITERATIONS, "savgae-sparse": LINK_ITERATIONS}
     for x in runs:
         lines.append(
             f"| {x['repeat']} | {x['method']} | {its[x['method']]} | {x['time_link_s']:.0f} | "
