@@ -8,9 +8,10 @@ epochs: the schedule is the shortest whose doubling moves the validation mean by
 point (the student alone converged), else the longest. Phase 2, KD at T = 20
 (``kd_mlp1200_mlp800.yaml``) on that schedule with three splits of its weights (hard-label CE /
 soft term: 0.1 / 0.9, the current recipe; 0.3 / 0.7; 0.5 / 0.5): the highest validation mean.
-Seeds 1-2 each. Runs go to ``$ADVKT_CACHE/hinton-sweep/`` (a finished run is reused); writes
-``benchmarks/results/hinton-sweep/`` (results.json, table.md). The comparison itself is then rerun
-with the chosen values on all the training images and the test set
+Seeds 1-2 each. Runs train in ``$ADVKT_CACHE/hinton-sweep/``; each finished run's summary is
+recorded in ``benchmarks/results/hinton-sweep/runs/`` and read back from there (the sweep resumes
+from its records); writes ``benchmarks/results/hinton-sweep/`` (results.json, table.md). The
+comparison itself is then rerun with the chosen values on all the training images and the test set
 (``benchmarks/specs/hinton-mnist.yaml``).
 """
 
@@ -26,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes" / "hinton-mnist"
 EPOCHS = (30, 60, 120)
 KD_WEIGHTS = ((0.1, 0.9), (0.3, 0.7), (0.5, 0.5))
+OUT = ROOT / "benchmarks" / "results" / "hinton-sweep"
 
 
 def run(name: str, recipe: str, overrides: tuple[str, ...], seed: int) -> dict:
@@ -33,7 +35,8 @@ def run(name: str, recipe: str, overrides: tuple[str, ...], seed: int) -> dict:
 
     torch.set_num_threads(1)
     over = ["data.validation=0.1", f"seed={seed}", *overrides]
-    return train_once(RECIPES / recipe, over, runs_dir("hinton-sweep") / f"{name}-s{seed}")
+    where = runs_dir("hinton-sweep") / f"{name}-s{seed}"
+    return train_once(RECIPES / recipe, over, where, OUT / "runs" / f"{name}-s{seed}.json")
 
 
 def _many(jobs: int, tasks: list[tuple]) -> list[dict]:
@@ -49,20 +52,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=2)
     args = p.parse_args(argv)
     seeds = list(range(1, args.seeds + 1))
-    tasks = [
-        (f"student-e{e}", "student_mlp800.yaml", (f"train.epochs={e}",), s)
-        for e in EPOCHS
-        for s in seeds
-    ]
-    done = _many(args.jobs, tasks)
-    val = {
-        e: [d["val_acc"] for d in done[i * len(seeds) : (i + 1) * len(seeds)]]
-        for i, e in enumerate(EPOCHS)
-    }
-    means = {e: mean_std(v)[0] for e, v in val.items()}
-    chosen = next(
-        (e for e, f in zip(EPOCHS, EPOCHS[1:]) if abs(means[f] - means[e]) < 0.1), EPOCHS[-1]
-    )
+    val: dict[int, list[float]] = {}
+    chosen = EPOCHS[-1]
+    for e in EPOCHS:  # longer schedules only while the last doubling still moved the mean
+        tasks = [(f"student-e{e}", "student_mlp800.yaml", (f"train.epochs={e}",), s) for s in seeds]
+        val[e] = [d["val_acc"] for d in _many(args.jobs, tasks)]
+        shorter = [f for f in val if f < e]
+        if shorter and abs(mean_std(val[e])[0] - mean_std(val[shorter[-1]])[0]) < 0.1:
+            chosen = shorter[-1]
+            break
     ktasks = [
         (f"kd-e{chosen}-ce{c}", "kd_mlp1200_mlp800.yaml",
          (f"train.epochs={chosen}", f"method.args.ce_weight={c}", f"method.args.kd_weight={k}"), s)
@@ -107,9 +105,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{'**yes**' if w == best else ''} |"
         for w, v in kval.items()
     ]
-    out = ROOT / "benchmarks" / "results" / "hinton-sweep"
-    write_results(out, "hinton-sweep", rows, command="python benchmarks/hinton_sweep.py --jobs 2")
-    (out / "table.md").write_text("\n".join(lines) + "\n")
+    write_results(OUT, "hinton-sweep", rows, command="python benchmarks/hinton_sweep.py --jobs 2")
+    (OUT / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 

@@ -6,8 +6,10 @@ HKSANC's ours-choices, with the same budget of four trials each, chosen on a val
 Every trial is the method's ``recipes/mnist1d/*.yaml`` (150 epochs, batch 64, the committed
 teacher) with ``data.validation=0.125`` (3,500 training / 500 validation signals of the 4,000; the
 test split is never read for the choice) and the trial's overrides, seeds 1-3. The choice: the
-highest mean validation accuracy (last epoch). Runs go to ``$ADVKT_CACHE/mnist1d-sweep/`` (a
-finished run is reused); writes ``benchmarks/results/mnist1d-sweep/`` (results.json, table.md).
+highest mean validation accuracy (last epoch). Runs train in ``$ADVKT_CACHE/mnist1d-sweep/``;
+each finished run's summary is recorded in ``benchmarks/results/mnist1d-sweep/runs/`` and read
+back from there (the sweep resumes from its records); writes
+``benchmarks/results/mnist1d-sweep/`` (results.json, table.md).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from cached_runs import runs_dir, train_once  # the sibling script
 
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes" / "mnist1d"
+OUT = ROOT / "benchmarks" / "results" / "mnist1d-sweep"
 # method -> (recipe, [(trial name, overrides)]): four trials each
 TRIALS = {
     "kd": ("kd_cnn1d128_cnn1d32.yaml", [(f"T={t}", [f"method.args.T={t}"]) for t in (2, 4, 8, 16)]),
@@ -53,8 +56,9 @@ def run(method: str, trial: int, seed: int) -> dict:
     torch.set_num_threads(1)
     recipe, trials = TRIALS[method]
     over = ["data.validation=0.125", f"seed={seed}", *trials[trial][1]]
+    name = f"{method}-t{trial}-s{seed}"
     return train_once(
-        RECIPES / recipe, over, runs_dir("mnist1d-sweep") / f"{method}-t{trial}-s{seed}"
+        RECIPES / recipe, over, runs_dir("mnist1d-sweep") / name, OUT / "runs" / f"{name}.json"
     )
 
 
@@ -92,9 +96,8 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(
                 f"| {m} | {name} | {fmt(*mean_std(v))} | {'**yes**' if t == best else ''} |"
             )
-    out = ROOT / "benchmarks" / "results" / "mnist1d-sweep"
-    write_results(out, "mnist1d-sweep", rows, command="python benchmarks/mnist1d_sweep.py --jobs 2")
-    (out / "table.md").write_text("\n".join(lines) + "\n")
+    write_results(OUT, "mnist1d-sweep", rows, command="python benchmarks/mnist1d_sweep.py --jobs 2")
+    (OUT / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0
 
