@@ -23,6 +23,15 @@ from cached_runs import runs_dir, train_once  # the sibling script
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes" / "mnist1d"
 OUT = ROOT / "benchmarks" / "results" / "mnist1d-sweep"
+# HKSANC's L_b as KD's soft term (logit_loss="kl", ours) with KD's weights (CE 0.1, soft 0.9);
+# L_is (a sum over 128 channels and three points, about 100-4,000 in training) weighted down to
+# the KL's scale
+KL = [
+    "method.args.logit_loss=kl",
+    "method.args.T=4.0",
+    "method.args.ce_weight=0.1",
+    "method.args.lambda_b=0.9",
+]
 # method -> (recipe, [(trial name, overrides)]): four trials each
 TRIALS = {
     "kd": ("kd_cnn1d128_cnn1d32.yaml", [(f"T={t}", [f"method.args.T={t}"]) for t in (2, 4, 8, 16)]),
@@ -42,9 +51,9 @@ TRIALS = {
         "hksanc_cnn1d128_cnn1d32.yaml",
         [
             ("faithful (ce 0, lambda_b 1)", []),
-            ("ce 1, lambda_b 1", ["method.args.ce_weight=1.0"]),
             ("ce 1, lambda_b 0.1", ["method.args.ce_weight=1.0", "method.args.lambda_b=0.1"]),
-            ("ce 1, lambda_b 0.01", ["method.args.ce_weight=1.0", "method.args.lambda_b=0.01"]),
+            ("KL T 4, ce 0.1, lambda_b 0.9, lambda_is 0.01", [*KL, "method.args.lambda_is=0.01"]),
+            ("KL T 4, ce 0.1, lambda_b 0.9, lambda_is 0.001", [*KL, "method.args.lambda_is=0.001"]),
         ],
     ),
 }

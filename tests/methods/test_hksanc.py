@@ -211,6 +211,29 @@ def test_bad_input_is_a_clear_error():
         _pair(points_per_stage=2)
     with pytest.raises(ValueError, match="guide must be 'head' or 'next'"):
         _pair(guide="tail")
+    with pytest.raises(ValueError, match="logit_loss must be 'mse' or 'kl'"):
+        _pair(logit_loss="l1")
+    with pytest.raises(ValueError, match="temperature T must be > 0"):
+        _pair(logit_loss="kl", T=0)
+
+
+def test_kl_logit_loss_is_kd_soft_term_by_hand():
+    """logit_loss="kl" (ours): L_b = T^2 KL(softmax(t/T) || softmax(s/T)), averaged over the
+    batch, computed here from the definition; the other terms are those of the MSE form."""
+    torch.manual_seed(1)
+    m, x = _pair(logit_loss="kl", T=3.0)
+    y = torch.tensor([0, 1, 2, 3, 0, 1])
+    b = _batch(m, x, y)
+    out = m.student_loss(b)
+    s, t = m.student(x), b.t_logits
+    pt, log_ps = torch.softmax(t / 3, 1), torch.log_softmax(s / 3, 1)
+    kl = (pt * (pt.log() - log_ps)).sum(1).mean() * 9
+    assert out["b"].item() == pytest.approx(kl.item(), rel=1e-5)
+    m.logit_loss = "mse"  # the same networks and batch, the paper's form
+    other = m.student_loss(_batch(m, x, y))
+    assert out["b"].item() != pytest.approx(other["b"].item())
+    assert out["adv"].item() == pytest.approx(other["adv"].item(), rel=1e-6)
+    assert out["is"].item() == pytest.approx(other["is"].item(), rel=1e-6)
 
 
 def test_teacher_checkpoint_of_another_architecture_is_refused(tmp_path, monkeypatch):

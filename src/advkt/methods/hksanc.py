@@ -43,6 +43,11 @@ the batch; ``reduction="mean"`` divides each by its length instead, **ours**):
 minimised over the student (with its descriptor head), the transforms T_p and the student's
 estimators (and, with ``guide="next"``, its other stage descriptors). The hard-label CE is
 **ours** and off (``ce_weight=0``): as written, labels enter through L_adv^C only.
+``logit_loss="kl"`` (**ours**, off: ``"mse"`` is the paper's) replaces the first term with KD's
+soft term at temperature T (:func:`advkt.losses.kd.kd_loss`),
+:math:`\lambda_1 T^2\,\mathrm{KL}(\mathrm{softmax}(t/T)\,\|\,\mathrm{softmax}(s/T))`: the
+regression onto raw teacher logits, whose scale the teacher sets, becomes the matching of their
+softened distributions.
 
 Discriminator objective (D minimises; L_reg is Belagiannis et al.'s regulariser, **paper**):
 
@@ -70,6 +75,7 @@ from torch import nn
 
 from advkt import distributed as dist
 from advkt.losses.adversarial import d_loss, g_loss, weight_penalty
+from advkt.losses.kd import kd_loss
 from advkt.methods.base import Batch, Method, feature_shapes, labelled_ce, supervision_points
 from advkt.models.descriptor import NAME as DESCRIPTOR_HEAD
 from advkt.models.descriptor import (
@@ -170,7 +176,13 @@ class HKSANC(Method):
         estimator_epochs: int = 2,
         estimator_lr: float = 1e-3,
         reduction: str = "sum",
+        logit_loss: str = "mse",
+        T: float = 4.0,
     ) -> None:
+        if logit_loss not in ("mse", "kl"):
+            raise ValueError(f"hksanc: logit_loss must be 'mse' or 'kl', got '{logit_loss}'")
+        if not T > 0:
+            raise ValueError(f"hksanc: temperature T must be > 0, got {T}")
         if guide not in ("head", "next"):
             raise ValueError(f"hksanc: guide must be 'head' or 'next', got '{guide}'")
         if reduction not in ("mean", "sum"):
@@ -186,6 +198,7 @@ class HKSANC(Method):
                 )
         super().__init__(student, teacher, num_classes, example_input)
         self.reduction, self.student_g_head, self.desc_dim = reduction, student_g_head, desc_dim
+        self.logit_loss, self.T = logit_loss, T
         fs = feature_shapes(student, example_input)
         ft = feature_shapes(teacher, example_input)
         if len(fs.blocks) != len(ft.blocks):
@@ -325,7 +338,7 @@ class HKSANC(Method):
         out = {}
         loss = s32.new_zeros(())
         if self.lambda_b > 0:
-            out["b"] = self._sq(s32 - t)
+            out["b"] = self._sq(s32 - t) if self.logit_loss == "mse" else kd_loss(s32, t, self.T)
             loss = loss + self.lambda_b * out["b"]
         if self.lambda_adv > 0:
             self.disc.requires_grad_(False)  # the student step needs no gradient for D
