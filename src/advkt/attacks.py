@@ -200,11 +200,23 @@ def pixels(x: torch.Tensor) -> tuple[torch.Tensor, Clamp]:
 
 
 def attack_batch(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, data: TensorData, spec: AdversarialSpec
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    data: TensorData,
+    spec: AdversarialSpec,
+    epoch: float | None = None,
 ) -> torch.Tensor:
     """Replace a training batch of ``data`` (as stored: uint8 pixels or float) by adversarial
     examples against ``model`` (``train.adversarial``; Madry et al. 2018); returns normalised
-    inputs. Unlabelled samples (``y < 0``) are attacked away from the model's own prediction."""
+    inputs. Unlabelled samples (``y < 0``) are attacked away from the model's own prediction.
+    ``epoch`` (fractional, the batch's place in training) scales the radius and the steps during
+    ``spec.eps_warmup_epochs``; None: the full radius."""
+    if spec.eps_warmup_epochs > 0 and epoch is not None and epoch < spec.eps_warmup_epochs:
+        f = epoch / spec.eps_warmup_epochs
+        if f <= 0:  # the very first batch: a radius of 0 is the clean input
+            return pixel_normalizer(data)(pixels(x)[0])
+        spec = spec.model_copy(update={"eps": spec.eps * f, "step": spec.step * f})
     norm = pixel_normalizer(data)
     pix, clamp = pixels(x)
     if (y < 0).any():

@@ -88,7 +88,10 @@ class AdversarialSpec(_Strict):
     from the clean input. ``overfit_check`` (single-step attacks): after every epoch, PGD-10 and
     FGSM accuracy on the first 1,024 training samples are logged, and a PGD accuracy more than 20
     points below its best so far, or 50 points below the FGSM accuracy (catastrophic
-    overfitting, Wong et al.), stops the run with an error (``advkt.engine.overfitting``)."""
+    overfitting, Wong et al.), stops the run with an error (``advkt.engine.overfitting``).
+    ``eps_warmup_epochs`` (ours, 0 = off): the radius, and with it every step size, grows
+    linearly from 0 to ``eps`` over that many epochs (counted in steps), a curriculum for small
+    networks that do not learn at the full radius from a random initialisation."""
 
     attack: Literal["pgd", "fast", "fgsm"] = "pgd"
     eps: float = Field(0.3, gt=0)
@@ -96,6 +99,7 @@ class AdversarialSpec(_Strict):
     steps: int = Field(40, ge=1)
     random_start: bool = True
     overfit_check: bool = True
+    eps_warmup_epochs: float = Field(0.0, ge=0)
 
 
 class TrainSpec(_Strict):

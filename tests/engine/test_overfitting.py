@@ -41,6 +41,31 @@ def test_fast_attack_is_one_step_of_1_25_eps_from_a_random_start():
     assert 0.3 - 1e-6 <= (want - x).abs().max() <= 0.3 + 1e-6
 
 
+def test_the_radius_warms_up_linearly_and_the_steps_with_it():
+    from advkt.data.base import TensorData
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(8, 4))
+    data = TensorData(torch.rand(16, 1, 8), torch.arange(16) % 4, num_classes=4, name="t")
+    x, y, norm = data.x, data.y, pixel_normalizer(data)
+    spec = AdversarialSpec(attack="pgd", eps=0.3, step=0.1, steps=3, eps_warmup_epochs=2.0)
+    # a quarter of the way through the warm-up: eps 0.075 and steps of 0.025
+    torch.manual_seed(1)
+    got = attack_batch(model, x, y, data, spec, epoch=0.5)
+    torch.manual_seed(1)
+    want = pgd(model, x, y, 0.075, 0.025, 3, random_start=True, clamp=None, normalize=norm)
+    torch.testing.assert_close(got, norm(want))
+    assert (want - x).abs().max() <= 0.075 + 1e-6
+    # the first batch is clean; after the warm-up (and with no epoch given) the full radius
+    torch.testing.assert_close(attack_batch(model, x, y, data, spec, epoch=0.0), norm(x))
+    for epoch in (2.0, 7.5, None):
+        torch.manual_seed(1)
+        got = attack_batch(model, x, y, data, spec, epoch=epoch)
+        torch.manual_seed(1)
+        want = pgd(model, x, y, 0.3, 0.1, 3, random_start=True, clamp=None, normalize=norm)
+        torch.testing.assert_close(got, norm(want))
+
+
 def test_fast_training_logs_pgd_and_fgsm_accuracy_each_epoch(tmp_path):
     r = load_recipe(base=_adv(tmp_path, "fast"))
     train(r, run_dir=tmp_path / "run", quiet=True)

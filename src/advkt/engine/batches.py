@@ -151,7 +151,7 @@ def epoch_batches(
             x = augment_batch(x, aug, generator=aug_gen)
         y = y_train[idx]
         if t.adversarial is not None:
-            x = attack_batch(method.student, x, y, data, t.adversarial)
+            x = attack_batch(method.student, x, y, data, t.adversarial, epoch + i / steps_per_epoch)
         else:
             x = to_float(x, data.mean, data.std)
         batch = Batch(x=x, y=y, epoch=epoch + i / steps_per_epoch)
