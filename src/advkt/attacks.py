@@ -199,6 +199,19 @@ def pixels(x: torch.Tensor) -> tuple[torch.Tensor, Clamp]:
     return x.float(), None
 
 
+def at_epoch(spec: AdversarialSpec, epoch: float | None) -> AdversarialSpec:
+    """``spec`` at fractional ``epoch`` of training: during ``spec.eps_warmup_epochs`` the radius
+    and the step are ``epoch / eps_warmup_epochs`` of theirs (from 0), afterwards (and for
+    ``epoch=None``) ``spec`` itself."""
+    if spec.eps_warmup_epochs <= 0 or epoch is None or epoch >= spec.eps_warmup_epochs:
+        return spec
+    f = max(epoch, 0.0) / spec.eps_warmup_epochs
+    # model_construct: a radius of 0 is valid here (the clean input), not in a recipe
+    return type(spec).model_construct(
+        **{**dict(spec), "eps": spec.eps * f, "step": spec.step * f}
+    )
+
+
 def attack_batch(
     model: nn.Module,
     x: torch.Tensor,
@@ -212,11 +225,9 @@ def attack_batch(
     inputs. Unlabelled samples (``y < 0``) are attacked away from the model's own prediction.
     ``epoch`` (fractional, the batch's place in training) scales the radius and the steps during
     ``spec.eps_warmup_epochs``; None: the full radius."""
-    if spec.eps_warmup_epochs > 0 and epoch is not None and epoch < spec.eps_warmup_epochs:
-        f = epoch / spec.eps_warmup_epochs
-        if f <= 0:  # the very first batch: a radius of 0 is the clean input
-            return pixel_normalizer(data)(pixels(x)[0])
-        spec = spec.model_copy(update={"eps": spec.eps * f, "step": spec.step * f})
+    spec = at_epoch(spec, epoch)
+    if spec.eps <= 0:  # the very first batch of a warm-up: a radius of 0 is the clean input
+        return pixel_normalizer(data)(pixels(x)[0])
     norm = pixel_normalizer(data)
     pix, clamp = pixels(x)
     if (y < 0).any():

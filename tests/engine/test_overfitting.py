@@ -92,7 +92,7 @@ def test_a_collapse_stops_the_run_with_the_epoch_before_as_its_last_checkpoint(
 ):
     seen = iter([50.0, 60.0, 10.0])  # train PGD accuracy after epochs 1, 2, 3: collapse at 3
 
-    def fake(model, data, spec, device, batch_size, autocast):
+    def fake(model, data, spec, device, batch_size, autocast, epoch=None):
         return {"train_pgd_acc": next(seen), "train_fgsm_acc": 70.0}
 
     monkeypatch.setattr("advkt.engine.trainer.attack_accuracies", fake)
@@ -110,3 +110,23 @@ def test_pgd_training_runs_no_check(tmp_path, monkeypatch):
     tree = _adv(tmp_path, "pgd", epochs=1)
     tree["train"]["adversarial"]["steps"] = 2
     train(load_recipe(base=tree), run_dir=tmp_path / "run", quiet=True)
+
+
+def test_during_a_radius_warm_up_only_the_gap_is_checked(tmp_path, monkeypatch):
+    """The PGD accuracy falls as the radius grows: a drop counts from the best full-radius epoch,
+    and the check's attacks use the radius the epoch ended at."""
+    seen = iter([90.0, 60.0, 55.0, 30.0])  # epoch 1 warms up; epoch 2 ends at the full radius
+    radii = []
+
+    def fake(model, data, spec, device, batch_size, autocast, epoch=None):
+        from advkt.attacks import at_epoch
+
+        radii.append(round(at_epoch(spec, epoch).eps, 6))
+        return {"train_pgd_acc": next(seen), "train_fgsm_acc": 70.0}
+
+    monkeypatch.setattr("advkt.engine.trainer.attack_accuracies", fake)
+    tree = _adv(tmp_path, "fast", epochs=5)
+    tree["train"]["adversarial"]["eps_warmup_epochs"] = 2
+    with pytest.raises(CatastrophicOverfitting, match=r"epoch 4: .*fell to 30.0 % from 60.0 %"):
+        train(load_recipe(base=tree), run_dir=tmp_path / "run", quiet=True)
+    assert radii == [0.15, 0.3, 0.3, 0.3]

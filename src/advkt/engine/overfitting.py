@@ -11,7 +11,9 @@ best so far raises :class:`CatastrophicOverfitting` before that epoch is saved, 
 checkpoint is the epoch before the collapse. So does an FGSM accuracy more than :data:`GAP`
 points above the PGD accuracy (**ours**): the model has learned to resist the single-step attack
 only, the same failure from the first epoch on (LeNet-5 under FGSM at eps 0.3 on MNIST: FGSM
-76-86 %, PGD-10 8-12 % over four epochs).
+76-86 %, PGD-10 8-12 % over four epochs). During a radius warm-up (``eps_warmup_epochs``) both
+attacks use the radius the epoch ended at, and only the gap is checked: the PGD accuracy falls
+as the radius grows, so the drop is measured from the best epoch at the full radius.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
+from advkt.attacks import at_epoch
 from advkt.data.base import TensorData
 from advkt.engine.evaluation import accuracy
 from advkt.errors import DivergenceError
@@ -43,8 +46,11 @@ def attack_accuracies(
     device: torch.device,
     batch_size: int,
     autocast: Callable = nullcontext,
+    epoch: float | None = None,
 ) -> dict[str, float]:
-    """PGD-10 and FGSM accuracy (%) of ``model`` on the first :data:`SAMPLES` of ``train``."""
+    """PGD-10 and FGSM accuracy (%) of ``model`` on the first :data:`SAMPLES` of ``train``, at
+    the radius training reached at ``epoch`` (its warm-up, :func:`advkt.attacks.at_epoch`)."""
+    spec = at_epoch(spec, epoch)
     kw = dict(limit=SAMPLES, eps=spec.eps)
     pgd = accuracy(
         model, train, device, batch_size, autocast, "pgd", step=spec.eps / 4, steps=10, **kw

@@ -203,9 +203,13 @@ def train(
         adv = recipe.train.adversarial
         if adv is not None and adv.overfit_check and adv.attack in ("fast", "fgsm"):
             bs = recipe.train.eval_batch_size
-            now = attack_accuracies(method.student, data.train, adv, device, bs, autocast)
-            overfitting.check(now, run.best_pgd, epoch + 1, _kept(run_dir))
-            run.best_pgd = max(run.best_pgd, now["train_pgd_acc"])
+            now = attack_accuracies(
+                method.student, data.train, adv, device, bs, autocast, epoch=epoch + 1
+            )
+            full = epoch + 1 >= adv.eps_warmup_epochs  # the radius has reached eps
+            overfitting.check(now, run.best_pgd if full else -1.0, epoch + 1, _kept(run_dir))
+            if full:
+                run.best_pgd = max(run.best_pgd, now["train_pgd_acc"])
             losses = {**losses, **now}
         acc = score(method.student, data.test)
         val_acc = score(method.student, data.val) if data.val is not None else None
