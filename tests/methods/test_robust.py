@@ -222,7 +222,8 @@ def test_engine_trains_both_methods_adversarially_on_mnist(shared_data, tmp_path
 @pytest.mark.parametrize(
     "path",
     sorted(str(p) for p in ROOT.glob("recipes/*/robust_*.yaml"))
-    + [str(ROOT / "recipes/mnist/teachers/lenet5_adv.yaml")],
+    + [str(ROOT / "recipes/mnist/teachers/lenet5_pgd.yaml")]
+    + [str(ROOT / "recipes/mnist/teachers/lenet5_fast.yaml")],
 )
 def test_recipes_load_and_build_their_method(path):
     from advkt.models import build_model
