@@ -207,9 +207,7 @@ def at_epoch(spec: AdversarialSpec, epoch: float | None) -> AdversarialSpec:
         return spec
     f = max(epoch, 0.0) / spec.eps_warmup_epochs
     # model_construct: a radius of 0 is valid here (the clean input), not in a recipe
-    return type(spec).model_construct(
-        **{**dict(spec), "eps": spec.eps * f, "step": spec.step * f}
-    )
+    return type(spec).model_construct(**{**dict(spec), "eps": spec.eps * f, "step": spec.step * f})
 
 
 def attack_batch(
