@@ -43,6 +43,10 @@ TRIALS = {
         "at_cnn1d128_cnn1d32.yaml",
         [(f"beta={b}", [f"method.args.beta={b}"]) for b in (10, 100, 1000, 10000)],
     ),
+    "fsp": (
+        "fsp_cnn1d128_cnn1d32.yaml",
+        [(f"beta={b}", [f"method.args.beta={b}"]) for b in (5, 50, 500, 5000)],
+    ),
     "dkd": (
         "dkd_cnn1d128_cnn1d32.yaml",
         [(f"beta={b}", [f"method.args.beta={b}"]) for b in (1, 2, 4, 8)],
