@@ -8,7 +8,7 @@ Every trial is the method's ``recipes/mnist1d/*.yaml`` (150 epochs, batch 64) wi
 never read for the choice), the validation teacher ``benchmarks/teachers/mnist1d-cnn1d128-val``
 (the benchmark teacher's recipe trained on the same 3,500 signals:
 ``recipes/mnist1d/teachers/cnn1d128_val.yaml``) and the trial's overrides, seeds 1-3 (HKSANC's
-trials start from the paper's form, ``ablation/hksanc_cnn1d128_cnn1d32.yaml``). The choice: the
+trials start from the paper's form, ``ablation/hksanc_faithful.yaml``). The choice: the
 highest mean validation accuracy (last epoch). Runs train in
 ``$ADVKT_CACHE/mnist1d-sweep-val-teacher/``;
 each finished run's summary is recorded in ``benchmarks/results/mnist1d-sweep/runs/`` and read
@@ -60,7 +60,7 @@ TRIALS = {
         [(f"beta={b}", [f"method.args.beta={b}"]) for b in (1, 2, 4, 8)],
     ),
     "hksanc": (
-        "ablation/hksanc_cnn1d128_cnn1d32.yaml",
+        "ablation/hksanc_faithful.yaml",
         [
             ("faithful (ce 0, lambda_b 1)", []),
             ("ce 1, lambda_b 0.1", ["method.args.ce_weight=1.0", "method.args.lambda_b=0.1"]),
