@@ -59,6 +59,15 @@ TRIALS = {
         "dkd_cnn1d128_cnn1d32.yaml",
         [(f"beta={b}", [f"method.args.beta={b}"]) for b in (1, 2, 4, 8)],
     ),
+    "fsp_two_stage": (
+        "fsp2_cnn1d128_cnn1d32.yaml",
+        [(f"init_epochs={e}", [f"method.args.init_epochs={e}"]) for e in (10, 30, 50, 75)],
+    ),
+    # dense flow on FSP's grid; its no-adversarial ablation takes the chosen beta
+    "dense_flow": (
+        "dense_flow_cnn1d128_cnn1d32.yaml",
+        [(f"beta={b}", [f"method.args.beta={b}"]) for b in (5, 50, 500, 5000)],
+    ),
     "hksanc": (
         "ablation/hksanc_faithful.yaml",
         [
