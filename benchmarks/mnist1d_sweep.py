@@ -19,6 +19,7 @@ back from there (the sweep resumes from its records); writes
 from __future__ import annotations
 
 import argparse
+import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -108,9 +109,22 @@ def main(argv: list[str] | None = None) -> int:
     keys = [(m, t, s) for m in args.methods for t in range(len(TRIALS[m][1])) for s in seeds]
     with ProcessPoolExecutor(args.jobs) as pool:
         done = dict(zip(keys, pool.map(run, *zip(*keys))))
+    # the table holds every method whose records are complete, trained now or in an earlier run
+    # (so that a run of a few --methods does not drop the others); the rest are listed as such
+    for m, (_, trials) in TRIALS.items():
+        for t in range(len(trials)):
+            for s in seeds:
+                record = OUT / "runs" / f"{m}-t{t}-s{s}.json"
+                if (m, t, s) not in done and record.is_file():
+                    done[m, t, s] = json.loads(record.read_text())
+    complete = [
+        m
+        for m, (_, trials) in TRIALS.items()
+        if all((m, t, s) in done for t in range(len(trials)) for s in seeds)
+    ]
     rows, lines = [], ["# mnist1d validation sweep (3,500 / 500 of the training signals)", ""]
     lines += ["| method | trial | validation % | chosen |", "|---|---|---|---|"]
-    for m in args.methods:
+    for m in complete:
         vals = {t: [done[m, t, s]["val_acc"] for s in seeds] for t in range(len(TRIALS[m][1]))}
         best = max(vals, key=lambda t: mean_std(vals[t])[0])
         for t, v in vals.items():
@@ -130,6 +144,10 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(
                 f"| {m} | {name} | {fmt(*mean_std(v))} | {'**yes**' if t == best else ''} |"
             )
+    for m in TRIALS:
+        if m not in complete:
+            n = sum((m, t, s) in done for t in range(len(TRIALS[m][1])) for s in seeds)
+            lines.append(f"| {m} | not complete: {n} of {len(TRIALS[m][1]) * len(seeds)} runs | | |")
     write_results(OUT, "mnist1d-sweep", rows, command="python benchmarks/mnist1d_sweep.py --jobs 2")
     (OUT / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
