@@ -186,10 +186,23 @@ class DenseFlow(Method):
             batch.cache["flow_s"] = [fsp_matrix(seq[a], seq[b]) for a, b in self.items]
         return batch.cache["flow_s"]
 
-    def judge(self, j: int, g: torch.Tensor) -> torch.Tensor:
-        """D_j on the pooled matrices g (N, C1, C2) -> raw logits (N,)."""
+    def pool(self, g: torch.Tensor) -> torch.Tensor:
+        """P(g): the (N, C1, C2) matrices average-pooled to the discriminators' input size."""
         h, w = self._pooled(g.shape[1], g.shape[2])
-        p = F.adaptive_avg_pool2d(g, (h, w)) if (h, w) != tuple(g.shape[1:]) else g
+        return F.adaptive_avg_pool2d(g, (h, w)) if (h, w) != tuple(g.shape[1:]) else g
+
+    def pooled_flow(self, batch: Batch) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """(P(G^t), P(G^s)) for every item, pooled once a batch and shared by both steps: the
+        discriminators see only the pooled matrices, and pooling before joining teacher and
+        student keeps the full 128 x 128 matrices out of the copies."""
+        if "pooled" not in batch.cache:
+            with torch.no_grad():
+                pt = [self.pool(g) for g in self.teacher_flow(batch)]
+            batch.cache["pooled"] = (pt, [self.pool(g) for g in self.student_flow(batch)])
+        return batch.cache["pooled"]
+
+    def judge(self, j: int, p: torch.Tensor) -> torch.Tensor:
+        """D_j on pooled matrices p (N, h, w) -> raw logits (N,)."""
         if not self.shared_disc:
             return self.discs[j](p)
         onehot = p.new_zeros(p.shape[0], len(self.items))
@@ -205,11 +218,11 @@ class DenseFlow(Method):
 
     # ------------------------------------------------------------------ losses
     def disc_loss(self, batch: Batch) -> dict:
-        gt, gs = self.teacher_flow(batch), self.student_flow(batch)
+        pt, ps = self.pooled_flow(batch)
         loss = None
         for j in range(len(self.items)):
-            n = gt[j].shape[0]
-            scores = self.judge(j, torch.cat([gt[j], gs[j].detach()]))
+            n = pt[j].shape[0]
+            scores = self.judge(j, torch.cat([pt[j], ps[j].detach()]))
             term = d_loss(scores[:n], scores[n:], "gan")
             loss = term if loss is None else loss + term
         return {"loss": loss, "adv": loss}
@@ -219,7 +232,7 @@ class DenseFlow(Method):
         gt, gs = self.teacher_flow(batch), self.student_flow(batch)
         warm = batch.epoch < self.warmup_epochs
         active = self.active_items(batch.epoch)
-        flow = sum((gs[j] - gt[j]).pow(2).mean() for j in active)
+        flow = sum(F.mse_loss(gs[j], gt[j]) for j in active)
         out = {"flow": flow}
         if warm:
             out["loss"] = self.beta * flow
@@ -228,7 +241,8 @@ class DenseFlow(Method):
         loss = self.ce_weight * ce + self.beta * flow
         out["ce"] = ce
         if self.lambda_adv > 0:
-            adv = sum(g_loss(self.judge(j, gs[j]), "gan") for j in active)
+            ps = self.pooled_flow(batch)[1]
+            adv = sum(g_loss(self.judge(j, ps[j]), "gan") for j in active)
             out["adv"], loss = adv, loss + self.lambda_adv * adv
         out["loss"] = loss
         return out
