@@ -147,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     for m in TRIALS:
         if m not in complete:
             n = sum((m, t, s) in done for t in range(len(TRIALS[m][1])) for s in seeds)
-            lines.append(f"| {m} | not complete: {n} of {len(TRIALS[m][1]) * len(seeds)} runs | | |")
+            total = len(TRIALS[m][1]) * len(seeds)
+            lines.append(f"| {m} | not complete: {n} of {total} runs | | |")
     write_results(OUT, "mnist1d-sweep", rows, command="python benchmarks/mnist1d_sweep.py --jobs 2")
     (OUT / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
