@@ -2,13 +2,15 @@
 every task of a family, 1 and 3 target shots a class, seeds 1-3, the same shots, extractor,
 schedule and selection rule for every method, in one run.
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/biat_ssda.py --family office_caltech
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/biat_ssda.py --family office_caltech --workers 2
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/biat_ssda.py --family digits
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/biat_ssda.py --family amazon_reviews
 
 Each run is ``recipes/<family recipes>/<method>.yaml`` with the task's source and target, the
 shots and the seed overridden, trained into ``$ADVKT_CACHE/biat-<family>/`` (a finished run is
-reused). Figures are the target test accuracy at the last epoch of the fixed schedule. Writes
+reused) and its summary recorded in ``benchmarks/results/biat-<family>/runs/`` (committed: a
+rerun reads the records and trains only what is missing). Figures are the target test accuracy
+at the last epoch of the fixed schedule. ``--workers 2`` trains two runs at once. Writes
 ``benchmarks/results/biat-<family>/`` (results.json with one row per method, task and shots;
 table.md with the mean over tasks, and BiAT − MME paired by task and seed).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from cached_runs import runs_dir, train_once  # the sibling script
@@ -43,10 +46,20 @@ def overrides(family: str, src: str, tgt: str, shots: int, seed: int) -> list[st
     return [*over, f"seed={seed}"]
 
 
+def results_dir(family: str) -> Path:
+    return ROOT / "benchmarks" / "results" / f"biat-{family.replace('_', '-')}"
+
+
 def run(family: str, method: str, src: str, tgt: str, shots: int, seed: int) -> dict:
+    import torch
+
+    torch.set_num_threads(1)
     recipe = ROOT / "recipes" / FAMILIES[family][0] / f"{method}.yaml"
-    where = runs_dir(f"biat-{family}") / f"{src}-{tgt}-{shots}shot-{method}-s{seed}"
-    return train_once(recipe, overrides(family, src, tgt, shots, seed), where)
+    name = f"{src}-{tgt}-{shots}shot-{method}-s{seed}"
+    record = results_dir(family) / "runs" / f"{name}.json"
+    return train_once(
+        recipe, overrides(family, src, tgt, shots, seed), runs_dir(f"biat-{family}") / name, record
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--tasks", nargs="+", help="source:target, e.g. amazon:webcam (default: every pair)"
     )
+    p.add_argument("--workers", type=int, default=1, help="runs trained at once")
     p.add_argument(
         "--out", type=Path, default=None, help="default: benchmarks/results/biat-<family>"
     )
@@ -73,13 +87,16 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.tasks or ()) - {":".join(t) for t in pairs}
     if unknown:
         p.error(f"unknown tasks {sorted(unknown)} for {args.family}: expected source:target")
-    for (src, tgt), shots in itertools.product(pairs, args.shots):
-        for m in args.methods:
-            acc[f"{src}->{tgt}", shots, m] = [
-                run(args.family, m, src, tgt, shots, s)["test_acc"] for s in seeds
-            ]
+    cells = list(itertools.product(args.shots, pairs, args.methods))  # every shot setting first
+    with ProcessPoolExecutor(args.workers) as pool:
+        futures = {
+            (k, src, tgt, m): [pool.submit(run, args.family, m, src, tgt, k, s) for s in seeds]
+            for k, (src, tgt), m in cells
+        }
+        for (k, src, tgt, m), fs in futures.items():
+            acc[f"{src}->{tgt}", k, m] = [f.result()["test_acc"] for f in fs]
             print(
-                f"{src}->{tgt} {shots}-shot {m}: {fmt(*mean_std(acc[f'{src}->{tgt}', shots, m]))}",
+                f"{src}->{tgt} {k}-shot {m}: {fmt(*mean_std(acc[f'{src}->{tgt}', k, m]))}",
                 flush=True,
             )
     rows = [row(m, task, "test_acc", v, shots=k, seeds=seeds) for (task, k, m), v in acc.items()]
@@ -101,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             lines += ["", f"BiAT − MME, paired by task and seed: {fmt(*mean_std(d))} points, "
                       f"ahead on {sum(x > 0 for x in d)} of {len(d)}."]  # fmt: skip
         lines.append("")
-    out = args.out or ROOT / "benchmarks" / "results" / f"biat-{args.family.replace('_', '-')}"
+    out = args.out or results_dir(args.family)
     command = f"python benchmarks/biat_ssda.py --family {args.family}"
     write_results(out, f"biat-{args.family}", rows, command=command)
     (out / "table.md").write_text("\n".join(lines))
