@@ -179,6 +179,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from advkt.data.base import DataError
     from advkt.engine.checkpoint import CheckpointError
+    from advkt.engine.lock import RunBusyError
     from advkt.errors import DivergenceError
     from advkt.recipe import RecipeError
     from advkt.registry import UnknownNameError
@@ -203,6 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         DataError,
         CheckpointError,
         DivergenceError,
+        RunBusyError,
         ValueError,
         FileNotFoundError,
     ) as exc:

@@ -10,6 +10,7 @@ clipping, schedules (``optim``), batches (``batches``), the NaN guard, logging a
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
@@ -24,7 +25,7 @@ from advkt import distributed as dist
 from advkt.atomic import write_text_atomic
 from advkt.data.base import TensorData
 from advkt.engine import checkpoint as ckpt
-from advkt.engine import overfitting
+from advkt.engine import lock, overfitting
 from advkt.engine.batches import epoch_batches
 from advkt.engine.evaluation import accuracy
 from advkt.engine.optim import lr_factor
@@ -178,8 +179,18 @@ def train(
     return_method: bool = False,
 ) -> dict[str, Any] | tuple[dict[str, Any], Method]:
     """Train ``recipe`` into ``run_dir`` (or continue the run at ``resume``); return its summary
-    (and the trained method, with ``return_method``)."""
+    (and the trained method, with ``return_method``). A run folder named by ``run_dir`` or
+    ``resume`` is held by this process until it returns (:mod:`advkt.engine.lock`): a second
+    process training the same folder stops with :class:`~advkt.engine.lock.RunBusyError`."""
     train_teacher(recipe_from_json(Path(resume) / "recipe.json") if resume else recipe, quiet)
+    folder = resume if resume is not None else run_dir
+    if folder is None or os.environ.get("RANK", "0") != "0":  # a new folder, or not rank 0
+        return _train(recipe, run_dir, resume, quiet, return_method)
+    with lock.hold(folder):
+        return _train(recipe, run_dir, resume, quiet, return_method)
+
+
+def _train(recipe, run_dir, resume, quiet, return_method):
     run = setup(recipe, run_dir, resume, quiet)
     recipe, method, data, run_dir = run.recipe, run.method, run.data, run.run_dir
     device, autocast, rank = run.device, run.autocast, run.rank
