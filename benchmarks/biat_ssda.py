@@ -26,6 +26,13 @@ from cached_runs import runs_dir, train_once  # the sibling script
 
 ROOT = Path(__file__).resolve().parents[1]
 METHODS = ("st", "ent", "dann", "vat", "mme", "biat")
+# BiAT's ablation (docs/methods/biat.md): each term removed from recipes/<family>/biat.yaml
+ABLATIONS = {
+    "biat-no-at": "method.args.at_weight=0",
+    "biat-no-aat": "method.args.aat_weight=0",
+    "biat-no-evat": "method.args.evat_weight=0",
+    "biat-no-entropy": "method.args.lam=0",
+}
 FAMILIES = {  # family -> (recipe folder, domains: every ordered pair is a task)
     "office_caltech": ("office_caltech", ("amazon", "caltech", "dslr", "webcam")),
     "amazon_reviews": ("amazon_reviews_ssda", ("books", "dvd", "electronics", "kitchen")),
@@ -54,12 +61,12 @@ def run(family: str, method: str, src: str, tgt: str, shots: int, seed: int) -> 
     import torch
 
     torch.set_num_threads(1)
-    recipe = ROOT / "recipes" / FAMILIES[family][0] / f"{method}.yaml"
+    recipe = ROOT / "recipes" / FAMILIES[family][0] / f"{method.split('-')[0]}.yaml"
+    extra = [ABLATIONS[method]] if method in ABLATIONS else []
     name = f"{src}-{tgt}-{shots}shot-{method}-s{seed}"
     record = results_dir(family) / "runs" / f"{name}.json"
-    return train_once(
-        recipe, overrides(family, src, tgt, shots, seed), runs_dir(f"biat-{family}") / name, record
-    )
+    where = runs_dir(f"biat-{family}") / name
+    return train_once(recipe, [*overrides(family, src, tgt, shots, seed), *extra], where, record)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,7 +78,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--family", choices=FAMILIES, required=True)
     p.add_argument("--shots", type=int, nargs="+", default=[1, 3])
     p.add_argument("--seeds", type=int, default=3, help="seeds 1..n")
-    p.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        choices=[*METHODS, *ABLATIONS],
+        help="the peers and BiAT (default), or BiAT's ablation rows: " + ", ".join(ABLATIONS),
+    )
     p.add_argument(
         "--tasks", nargs="+", help="source:target, e.g. amazon:webcam (default: every pair)"
     )
@@ -117,6 +130,12 @@ def main(argv: list[str] | None = None) -> int:
             d = [b - a for t in names for a, b in zip(acc[t, k, "mme"], acc[t, k, "biat"])]
             lines += ["", f"BiAT − MME, paired by task and seed: {fmt(*mean_std(d))} points, "
                       f"ahead on {sum(x > 0 for x in d)} of {len(d)}."]  # fmt: skip
+        for a in (m for m in args.methods if m in ABLATIONS and "biat" in args.methods):
+            d = [x - y for t in names for y, x in zip(acc[t, k, "biat"], acc[t, k, a])]
+            lines.append(
+                f"{a} − biat, paired by task and seed: {fmt(*mean_std(d))} points, "
+                f"ahead on {sum(x > 0 for x in d)} of {len(d)}."
+            )
         lines.append("")
     out = args.out or results_dir(args.family)
     command = f"python benchmarks/biat_ssda.py --family {args.family}"
