@@ -114,17 +114,23 @@ def _what_it_computes(tree: dict) -> dict:
     return out
 
 
+def recipe_differences(saved: dict, recipe: Recipe) -> list[str]:
+    """What differs between a saved recipe (its JSON, as ``recipe.json`` holds it) and
+    ``recipe`` in what they compute (paths aside), as ``"key: a there, b here"`` lines; empty
+    when a run of one stands for a run of the other."""
+    # through the schema, so that a key added since (with its default) is not a difference
+    then = _what_it_computes(Recipe.model_validate(saved).model_dump(mode="json"))
+    now = _what_it_computes(recipe.model_dump(mode="json"))
+    return [f"{k}: {a!r} there, {b!r} here" for k, a, b in _diffs(then, now)]
+
+
 def _check_same_recipe(recipe: Recipe, run_dir: Path) -> None:
     """A run folder is reused only for the recipe that made it (paths aside): a changed recipe
     or override must not be reported with another recipe's figures."""
-    # through the schema, so that a key added since (with its default) is not a difference
-    saved_recipe = Recipe.model_validate(json.loads((run_dir / "recipe.json").read_text()))
-    saved = _what_it_computes(saved_recipe.model_dump(mode="json"))
-    now = _what_it_computes(recipe.model_dump(mode="json"))
-    if saved != now:
-        diff = [f"{k}: {a!r} there, {b!r} here" for k, a, b in _diffs(saved, now)][:3]
+    diff = recipe_differences(json.loads((run_dir / "recipe.json").read_text()), recipe)
+    if diff:
         raise ValueError(
-            f"{run_dir} was trained from another recipe ({'; '.join(diff)}); delete it or "
+            f"{run_dir} was trained from another recipe ({'; '.join(diff[:3])}); delete it or "
             "compare into another --out"
         )
 
