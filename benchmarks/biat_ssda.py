@@ -6,6 +6,16 @@ schedule and selection rule for every method, in one run.
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/biat_ssda.py --family digits
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/biat_ssda.py --family amazon_reviews
 
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/biat_ssda.py --family office_caltech --sweep
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/biat_ssda.py --family office_caltech \
+        --methods biat biat-no-at biat-no-aat biat-no-evat biat-no-entropy
+
+``--sweep`` trains each method's main weight at three values (``SWEEP``: 3 target shots, seed 1,
+every task) and writes ``sweep.md`` / ``sweep.json`` with the choice by target-validation
+accuracy; the chosen values go into the family's recipes by hand, and a record made by the
+recipe before that change then stops the main run with the difference (delete it to retrain).
+The ablation rows each remove one of BiAT's terms and are paired against BiAT.
+
 Each run is ``recipes/<family recipes>/<method>.yaml`` with the task's source and target, the
 shots and the seed overridden, trained into ``$ADVKT_CACHE/biat-<family>/`` (a finished run is
 reused) and its summary recorded in ``benchmarks/results/biat-<family>/runs/`` (committed: a
@@ -19,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import itertools
+import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
@@ -40,6 +51,21 @@ FAMILIES = {  # family -> (recipe folder, domains: every ordered pair is a task)
 }
 
 
+# the validation sweep (--sweep): each method's main weight, three trials each (S+T has none);
+# BiAT's three weights alpha, beta, gamma scaled together. Trained on the 3-shot setting, seed 1,
+# every task; chosen by the mean target-validation accuracy (the validation shots, last epoch)
+SWEEP = {
+    "ent": [f"method.args.lam={v}" for v in (0.03, 0.1, 0.3)],
+    "dann": [f"method.args.weight={v}" for v in (0.1, 0.3, 1.0)],
+    "vat": [f"method.args.alpha={v}" for v in (0.3, 1.0, 3.0)],
+    "mme": [f"method.args.lam={v}" for v in (0.03, 0.1, 0.3)],
+    "biat": [
+        f"method.args.at_weight={v},method.args.aat_weight={v},method.args.evat_weight={v}"
+        for v in (0.1, 0.3, 1.0)
+    ],
+}
+
+
 def tasks(family: str) -> list[tuple[str, str]]:
     return list(itertools.permutations(FAMILIES[family][1], 2))
 
@@ -57,7 +83,11 @@ def results_dir(family: str) -> Path:
     return ROOT / "benchmarks" / "results" / f"biat-{family.replace('_', '-')}"
 
 
-def run(family: str, method: str, src: str, tgt: str, shots: int, seed: int) -> dict:
+def run(
+    family: str, method: str, src: str, tgt: str, shots: int, seed: int, trial: str | None = None
+) -> dict:
+    """One run's summary; ``trial`` (an entry of SWEEP, comma-separated overrides) makes it a
+    sweep run, recorded apart under ``sweep-runs/``."""
     import torch
 
     torch.set_num_threads(1)
@@ -65,8 +95,50 @@ def run(family: str, method: str, src: str, tgt: str, shots: int, seed: int) -> 
     extra = [ABLATIONS[method]] if method in ABLATIONS else []
     name = f"{src}-{tgt}-{shots}shot-{method}-s{seed}"
     record = results_dir(family) / "runs" / f"{name}.json"
+    if trial is not None:
+        extra = trial.split(",")
+        name = f"{name}-{'-'.join(o.removeprefix('method.args.').replace('=', '') for o in extra)}"
+        record = results_dir(family) / "sweep-runs" / f"{name}.json"
     where = runs_dir(f"biat-{family}") / name
     return train_once(recipe, [*overrides(family, src, tgt, shots, seed), *extra], where, record)
+
+
+def sweep(family: str, pairs: list[tuple[str, str]], methods: list[str], workers: int) -> int:
+    """Every SWEEP trial of ``methods`` on ``pairs`` (3 shots, seed 1): writes sweep.md and
+    sweep.json (the choice per method) beside the family's results."""
+    from advkt.report.results import mean_std
+
+    todo = [(m, t) for m in methods if m in SWEEP for t in SWEEP[m]]
+    with ProcessPoolExecutor(workers) as pool:
+        futures = {
+            (m, t): [pool.submit(run, family, m, s, g, 3, 1, t) for s, g in pairs] for m, t in todo
+        }
+        val = {key: [f.result()["val_acc"] for f in fs] for key, fs in futures.items()}
+    lines = [
+        f"# {family}: the validation sweep (3 target shots, seed 1, {len(pairs)} tasks)",
+        "",
+        "Mean target-validation accuracy over the tasks (the validation shots, last epoch; the",
+        "target test split is not read). The chosen trial per method is in bold.",
+        "",
+        "| method | trial | validation acc (%) |",
+        "|---|---|---|",
+    ]
+    chosen = {}
+    for m in dict.fromkeys(m for m, _ in todo):
+        trials = [t for mm, t in todo if mm == m]
+        best = max(trials, key=lambda t: mean_std(val[m, t])[0])  # the first of equals kept
+        chosen[m] = best
+        for t in trials:
+            mean, std = mean_std(val[m, t])
+            cell = f"{mean:.2f} ± {std:.2f}"
+            lines.append(f"| {m} | {t} | {f'**{cell}**' if t == best else cell} |")
+    out = results_dir(family)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "sweep.md").write_text("\n".join(lines) + "\n")
+    (out / "sweep.json").write_text(json.dumps({"chosen": chosen, "validation": {
+        f"{m} {t}": v for (m, t), v in val.items()}}, indent=1) + "\n")  # fmt: skip
+    print("\n".join(lines))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,6 +162,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--workers", type=int, default=1, help="runs trained at once")
     p.add_argument(
+        "--sweep",
+        action="store_true",
+        help="train the validation sweep (SWEEP) instead and write sweep.md / sweep.json",
+    )
+    p.add_argument(
         "--out", type=Path, default=None, help="default: benchmarks/results/biat-<family>"
     )
     args = p.parse_args(argv)
@@ -100,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(args.tasks or ()) - {":".join(t) for t in pairs}
     if unknown:
         p.error(f"unknown tasks {sorted(unknown)} for {args.family}: expected source:target")
+    if args.sweep:
+        return sweep(args.family, pairs, args.methods, args.workers)
     cells = list(itertools.product(args.shots, pairs, args.methods))  # every shot setting first
     with ProcessPoolExecutor(args.workers) as pool:
         futures = {
