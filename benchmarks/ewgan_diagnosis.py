@@ -48,6 +48,9 @@ def _samplers(seed: int):
             out[name] = lambda w=w, n=n: EWGANOverSampler(
                 weighting=w, n_iter=n, random_state=seed, device="cpu"
             )
+    out["ewgan-share-support"] = lambda: EWGANOverSampler(
+        filter="support", random_state=seed, device="cpu"
+    )
     out["ctgan"] = lambda: CTGANOverSampler(batch_size=130, random_state=seed)
     return out
 

@@ -45,6 +45,7 @@ METHODS = (
     "ctgan",
     "ewgan-share",
     "ewgan-complement",
+    "ewgan-share-support",  # ours: the share weighting, candidates filtered by their neighbours
 )
 
 
@@ -114,8 +115,10 @@ def make_sampler(method: str, seed: int, nominal: list[int], cfg: BenchConfig):
             categorical_features=nominal, n_iter=cfg.ewgan_n_iter, batch_size=130, random_state=seed
         )
     if method.startswith("ewgan-"):
+        weighting, _, filt = method.removeprefix("ewgan-").partition("-")
         return EWGANOverSampler(
-            weighting=method.removeprefix("ewgan-"),
+            weighting=weighting,
+            filter=filt or "none",
             categorical_features=nominal or None,
             n_iter=cfg.ewgan_n_iter,
             max_time=cfg.ewgan_max_time,

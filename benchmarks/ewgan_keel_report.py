@@ -9,7 +9,12 @@ import numpy as np
 
 from advkt.report.results import machine, row, write_results
 
-GANS = ("ctgan", "ewgan-share", "ewgan-complement")  # see raw nominal codes, timed against SMOTE
+GANS = (
+    "ctgan",
+    "ewgan-share",
+    "ewgan-complement",
+    "ewgan-share-support",
+)  # see raw nominal codes, timed against SMOTE
 CLASSIFIERS = ("tree", "knn", "svm", "logreg")
 METRICS = ("f1", "gmean", "auc")
 

@@ -198,3 +198,34 @@ def test_a_diverging_game_stops_with_the_shared_divergence_error():
             Generator(4, 2, 8, 3, [], 3), Critic(3, 2, 8), data, labels, **kw,
             penalty="gp", lambda_gp=10.0, clip_value=0.01, max_time=None, progress=False,
         )  # fmt: skip
+
+
+def test_support_ranking_puts_candidates_among_their_own_class_first():
+    from advkt.oversample.ewgan import support_ranking
+
+    real = np.array([[0.0, 0.0], [0.2, 0.0], [0.0, 0.2], [5.0, 5.0], [5.2, 5.0], [5.0, 5.2]])
+    own = np.array([True, True, True, False, False, False])
+    cand = np.array([[5.1, 5.1], [0.1, 0.1], [2.5, 2.5], [0.6, 0.6]])
+    # 3 nearest: [0.1, 0.1] and [0.6, 0.6] have 3 own rows, the nearer first; [2.5, 2.5] has
+    # 3 own rows too (its nearest three are the own ones); [5.1, 5.1] none
+    assert support_ranking(cand, real, own, k=3, chunk=3).tolist() == [1, 3, 2, 0]
+
+
+def test_the_support_filter_keeps_the_rows_near_the_minority():
+    """A briefly trained generator spreads its rows widely (some nearest a majority row); the
+    filter keeps those nearest the minority blob (at 4) and still adds exactly the rows asked
+    for."""
+    X, y = _blobs(n_major=200, n_minor=40)
+    plain = EWGANOverSampler(n_iter=100, random_state=0)
+    kept = EWGANOverSampler(n_iter=100, random_state=0, filter="support", pool=5)
+    new_plain = plain.fit_resample(X, y)[0][len(X) :]
+    X_res, y_res = kept.fit_resample(X, y)
+    new_kept = X_res[len(X) :]
+    assert len(new_kept) == len(new_plain) == 160 and (y_res[len(X) :] == 1).all()
+    dist = lambda rows: np.linalg.norm(rows - 4.0, axis=1).mean()  # noqa: E731
+    assert dist(new_kept) < 0.7 * dist(new_plain), (dist(new_kept), dist(new_plain))
+
+    def nearest_is_minority(rows):
+        return y[np.linalg.norm(rows[:, None] - X[None], axis=2).argmin(1)].mean()
+
+    assert nearest_is_minority(new_kept) == 1.0 > nearest_is_minority(new_plain)

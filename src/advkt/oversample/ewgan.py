@@ -26,6 +26,13 @@ min-max scaled to [-1, 1] on the data given to ``fit_resample`` (the training fo
 back; nominal columns are one-hot encoded and decoded by arg-max. Each class named by
 ``sampling_strategy`` gets G(z, l_c) rows until it reaches its target count; new rows are
 appended after the original ones, as imbalanced-learn's over-samplers do.
+
+``filter="support"`` (**ours**, off by default: the paper keeps every generated row) answers the
+diagnosis of ``benchmarks/results/ewgan-diagnosis/`` (generated rows off the minority's support,
+many inside the majority's region): the generator draws ``pool`` times the rows a class needs,
+each candidate is scored in the encoded space by the share of class c among its k = 5 nearest
+real training rows, ties broken by the distance to its nearest real row of class c, and the
+best-scored candidates are kept.
 """
 
 from __future__ import annotations
@@ -88,6 +95,11 @@ class EWGANOverSampler(BaseOverSampler):
         torch CPU threads during fit (restored afterwards); None leaves torch's setting.
     verbose : bool, default=False
         Show a progress bar.
+    filter : {"none", "support"}, default="none"
+        "none" keeps every generated row (paper); "support" keeps the best of ``pool`` times as
+        many candidates by their nearest real neighbours (ours; module docstring).
+    pool : int, default=5
+        Candidates drawn per row kept, with ``filter="support"``.
 
     Attributes
     ----------
@@ -124,6 +136,8 @@ class EWGANOverSampler(BaseOverSampler):
         "device": [str],
         "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "verbose": ["boolean"],
+        "filter": [StrOptions({"none", "support"})],
+        "pool": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -147,6 +161,8 @@ class EWGANOverSampler(BaseOverSampler):
         device: str = "auto",
         n_threads: int | None = 1,
         verbose: bool = False,
+        filter: str = "none",
+        pool: int = 5,
     ) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
@@ -166,6 +182,8 @@ class EWGANOverSampler(BaseOverSampler):
         self.device = device
         self.n_threads = n_threads
         self.verbose = verbose
+        self.filter = filter
+        self.pool = pool
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -242,7 +260,7 @@ class EWGANOverSampler(BaseOverSampler):
             with torch.random.fork_rng(devices=[dev] if dev.type == "cuda" else []):
                 torch.manual_seed(seed)
                 generator, log = self._train(encoder, X, y_idx, labels, n_iter, dev)
-                X_new, y_new = self._generate(generator, encoder, classes, labels, dev)
+                X_new, y_new = self._generate(generator, encoder, classes, labels, dev, X, y)
         finally:
             torch.set_num_threads(old_threads)
 
@@ -310,15 +328,41 @@ class EWGANOverSampler(BaseOverSampler):
         classes: np.ndarray,
         labels: np.ndarray,
         dev: torch.device,
+        X: np.ndarray,
+        y: np.ndarray,
     ) -> tuple[np.ndarray, np.ndarray]:
         generator.eval()
         xs, ys = [np.empty((0, encoder.n_features))], [np.empty(0, dtype=classes.dtype)]
+        real = encoder.transform(X.astype(np.float64)) if self.filter == "support" else None
+        draws = self.pool if self.filter == "support" else 1
         for cls, n_new in self.sampling_strategy_.items():
             if n_new <= 0:
                 continue
             c = int(np.searchsorted(classes, cls))
-            lab = torch.as_tensor(labels[c], device=dev).expand(n_new, -1)
-            z = torch.randn(n_new, self.noise_dim, device=dev)
-            xs.append(encoder.inverse(generator(z, lab).cpu().numpy().astype(np.float64)))
+            lab = torch.as_tensor(labels[c], device=dev).expand(n_new * draws, -1)
+            z = torch.randn(n_new * draws, self.noise_dim, device=dev)
+            out = generator(z, lab).cpu().numpy()
+            if real is not None:
+                out = out[support_ranking(out, real, y == cls)[:n_new]]
+            xs.append(encoder.inverse(out.astype(np.float64)))
             ys.append(np.full(n_new, cls, dtype=classes.dtype))
         return np.vstack(xs), np.concatenate(ys)
+
+
+def support_ranking(
+    candidates: np.ndarray, real: np.ndarray, own: np.ndarray, k: int = 5, chunk: int = 2048
+) -> np.ndarray:
+    """Indices of ``candidates`` (M, D), best first: by the share of ``own`` rows (a boolean mask
+    of ``real``, (N, D)) among each candidate's k nearest real rows, then by the distance to its
+    nearest own row (Euclidean, in the encoded space). Distances ``chunk`` candidates at a time."""
+    ref = torch.as_tensor(real, dtype=torch.float32)
+    mask = torch.as_tensor(own, dtype=torch.bool)
+    k = min(k, ref.shape[0])
+    shares, dists = [], []
+    for part in torch.as_tensor(candidates, dtype=torch.float32).split(chunk):
+        d = torch.cdist(part, ref)  # (chunk, N)
+        near = d.topk(k, dim=1, largest=False).indices
+        shares.append(mask[near].float().mean(1))
+        dists.append(d[:, mask].min(1).values)
+    share, d_own = torch.cat(shares).numpy(), torch.cat(dists).numpy()
+    return np.lexsort((d_own, -share))  # a higher share first, then a smaller distance
