@@ -37,9 +37,11 @@ def train_once(recipe: Path, overrides: list[str], where: Path, record: Path | N
                 "train this one"
             )
         return kept
-    cached = where / "summary.json"
-    if cached.is_file() and not recipe_differences(
-        json.loads((where / "recipe.json").read_text()), r
+    cached, made_by = where / "summary.json", where / "recipe.json"
+    if (
+        cached.is_file()
+        and made_by.is_file()
+        and not recipe_differences(json.loads(made_by.read_text()), r)
     ):
         summary = json.loads(cached.read_text())
     else:
