@@ -194,6 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = [row(m, task, "test_acc", v, shots=k, seeds=seeds) for (task, k, m), v in acc.items()]
     lines = [f"# Semi-supervised domain adaptation, {args.family}: target test accuracy (%)", ""]
     names = [f"{s}->{t}" for s, t in pairs]
+
+    def paired(row: str, base: str, k: int) -> str:  # row − base, paired by task and seed
+        d = [x - y for t in names for y, x in zip(acc[t, k, base], acc[t, k, row])]
+        return (
+            f"{row} − {base}, paired by task and seed: {fmt(*mean_std(d))} points, "
+            f"ahead on {sum(x > 0 for x in d)} of {len(d)}."
+        )
+
     for k in args.shots:
         lines += [f"## {k}-shot (mean ± std over seeds {seeds[0]}-{seeds[-1]})", ""]
         lines += [
@@ -205,16 +213,11 @@ def main(argv: list[str] | None = None) -> int:
             lines.append(f"| {task} | " + " | ".join(cells) + " |")
         means = [mean_std([sum(acc[t, k, m]) / len(seeds) for t in names])[0] for m in args.methods]
         lines.append("| **mean** | " + " | ".join(f"{v:.1f}" for v in means) + " |")
+
         if {"biat", "mme"} <= set(args.methods):
-            d = [b - a for t in names for a, b in zip(acc[t, k, "mme"], acc[t, k, "biat"])]
-            lines += ["", f"BiAT − MME, paired by task and seed: {fmt(*mean_std(d))} points, "
-                      f"ahead on {sum(x > 0 for x in d)} of {len(d)}."]  # fmt: skip
-        for a in (m for m in args.methods if m in ABLATIONS and "biat" in args.methods):
-            d = [x - y for t in names for y, x in zip(acc[t, k, "biat"], acc[t, k, a])]
-            lines.append(
-                f"{a} − biat, paired by task and seed: {fmt(*mean_std(d))} points, "
-                f"ahead on {sum(x > 0 for x in d)} of {len(d)}."
-            )
+            lines += ["", paired("biat", "mme", k)]
+        if "biat" in args.methods:
+            lines += [paired(a, "biat", k) for a in args.methods if a in ABLATIONS]
         lines.append("")
     out = args.out or results_dir(args.family)
     command = f"python benchmarks/biat_ssda.py --family {args.family}"
