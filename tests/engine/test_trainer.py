@@ -56,6 +56,43 @@ def test_cached_teacher_is_reused_and_retrained_when_its_weights_are_gone(tmp_pa
     assert not any(p.requires_grad for p in teacher.parameters())
 
 
+def test_killed_teacher_continues_from_its_checkpoint(tmp_path, monkeypatch):
+    """A teacher run killed mid-way (a time-limited GPU call) continues where it stopped, and
+    ends with the weights of an uninterrupted one."""
+    import advkt.engine.trainer as trainer
+
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "straight"))
+    tree = toy_recipe(tmp_path, "kd", epochs=1)
+    tree["teacher"]["train"] = {"epochs": 3}
+    train_teacher(load_recipe(base=tree), quiet=True)
+    (straight,) = (tmp_path / "straight" / "teachers").iterdir()
+
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "killed"))
+    real_epoch = trainer.train_epoch
+
+    def killed_in_epoch_3(run, epoch):
+        if epoch == 2:
+            raise KeyboardInterrupt
+        return real_epoch(run, epoch)
+
+    monkeypatch.setattr(trainer, "train_epoch", killed_in_epoch_3)
+    with pytest.raises(KeyboardInterrupt):
+        train_teacher(load_recipe(base=tree), quiet=True)
+    trained = []
+    monkeypatch.setattr(
+        trainer, "train_epoch", lambda run, e: trained.append(e) or real_epoch(run, e)
+    )
+    (killed,) = (tmp_path / "killed" / "teachers").iterdir()
+    assert not (killed / "summary.json").exists()
+    train_teacher(load_recipe(base=tree), quiet=True)
+    assert trained == [2]  # epochs 1-2 are not trained again
+    lines = [json.loads(x) for x in (killed / "metrics.jsonl").read_text().splitlines()]
+    assert [x["epoch"] for x in lines] == [1, 2, 3]
+    a, b = _weights(straight), _weights(killed)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], rtol=0, atol=0)
+
+
 def test_resume_continues_exactly(tmp_path, monkeypatch):
     import advkt.engine.trainer as trainer
 

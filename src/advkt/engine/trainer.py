@@ -163,6 +163,11 @@ def train_teacher(recipe: Recipe, quiet: bool = False) -> None:
     if found is None or is_trained(found[1]):
         return
     trecipe, run_dir = found
+    if ckpt.has_checkpoint(run_dir) and not (run_dir / "summary.json").is_file():
+        # killed before it finished (its folder is keyed by the recipe's digest: the same recipe)
+        print(f"advkt: continuing the teacher {trecipe.name} in {run_dir}", file=sys.stderr)
+        train(None, resume=run_dir, quiet=quiet)
+        return
     print(
         f"advkt: training the teacher {trecipe.name} ({trecipe.train.epochs} epochs) "
         f"into {run_dir}, once: later runs read it from there",

@@ -1,24 +1,32 @@
-"""Robust compression on MNIST / LeNet-5 (Lee & Lee 2021; robust_compression.md).
+"""Robust compression (Lee & Lee 2021; robust_compression.md): ours against ADMM and
+adversarial training + magnitude pruning, at compression rates 1, 5, 10, 20 and 50.
 
-Three parts, each writing into ``--out`` (default benchmarks/results/robust-mnist/):
+Two suites (``--suite``), each with its own results folder:
 
-- ``accuracy``: clean and PGD-40 (ε = 0.3, step 0.01) accuracy at compression rates 1, 5, 10, 20,
-  50 (unstructured) for adversarial training + magnitude pruning, ADMM (Ye et al. 2019) and ours
-  (adversarial distillation + ℓ1 proximal steps), over seeds; results.json, table.md, plot.png.
-- ``memory``: peak resident memory of ours against ADMM, each in a fresh subprocess, on LeNet-5
-  (MNIST-shaped batches) and ResNet-56 (CIFAR-shaped batches); memory.md / memory.json.
-- ``structured``: group-lasso LeNet-5, physically shrunk, saved (safetensors + JSON), reloaded
-  with ``load_shrunk``; parameters, FLOPs, CPU latency and clean / PGD-40 accuracy against the
-  dense teacher; structured.md / structured.json.
+- ``mnist`` (benchmarks/results/robust-mnist/, the CPU benchmark): LeNet-5 from the committed
+  robust teacher ``benchmarks/teachers/robust-mnist-lenet5``, PGD-40 at ε = 0.3, step 0.01;
+- ``cifar10`` (benchmarks/results/robust-cifar10/, for a GPU: ``benchmarks/gpu/robust_cifar10.sh``):
+  ResNet-20 from the robust ResNet-20 that ``recipes/cifar10/robust_adv_resnet20.yaml`` trains
+  (PGD-7 at ε = 8/255), PGD-20 at ε = 8/255, step 2/255.
 
-The dense teacher is the committed ``benchmarks/teachers/robust-mnist-lenet5`` (its PGD-40
-figures in ``robust.json``). Runs train in ``$ADVKT_CACHE/robust-mnist`` (else
-~/.cache/advkt/robust-mnist), never into the repo; each finished run's figures are recorded in
-``benchmarks/results/robust-mnist/runs/`` (committed) and read back from there, so an interrupted
-benchmark continues where it stopped, on any machine. The 20x and 50x rows are also evaluated
-under PGD-100 (the attack has converged when it agrees with PGD-40).
-Every run is the recipe of recipes/mnist/robust_*.yaml with ``seed``, ``method.args.rate``
-overridden, evaluated as ``advkt eval RUN --attack pgd --eps 0.3 --steps 40 --step-size 0.01``.
+Parts, each writing into ``--out`` (default: the suite's folder):
+
+- ``accuracy``: clean and PGD accuracy of the three methods at each rate, over seeds; then
+  ``report`` (results.json, table.md, plot.png). The 20x and 50x rows are also evaluated under
+  PGD-100 (the attack has converged when it agrees with the shorter one).
+- ``memory`` (mnist): peak resident memory of ours against ADMM, each in a fresh subprocess, on
+  LeNet-5 (MNIST-shaped batches) and ResNet-56 (CIFAR-shaped batches); memory.md / memory.json.
+- ``structured`` (mnist): group-lasso LeNet-5, physically shrunk, saved (safetensors + JSON),
+  reloaded with ``load_shrunk``; parameters, FLOPs, CPU latency and clean / PGD-40 accuracy
+  against the dense teacher; structured.md / structured.json.
+
+Runs train in ``$ADVKT_CACHE/robust-<suite>`` (else ~/.cache/advkt/robust-<suite>), never into the
+repo; an interrupted run continues from its last checkpoint (``advkt.report.compare.run_one``), a
+trained-from-recipe teacher likewise (``advkt.engine.trainer.train_teacher``). Each finished run's
+figures are recorded in the suite's ``runs/`` folder (committed) and read back from there, so an
+interrupted benchmark continues where it stopped, on any machine. Every run is a recipe of the
+suite with ``seed``, ``method.args.rate`` (and ``--set`` overrides) applied, evaluated as
+``advkt eval RUN --attack pgd --eps EPS --steps STEPS --step-size STEP``.
 """
 
 from __future__ import annotations
@@ -31,73 +39,128 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RECIPES = ROOT / "recipes" / "mnist"
-PEERS = {  # label -> recipe
-    "adv+magnitude": "robust_advprune_lenet5.yaml",
-    "admm": "robust_admm_lenet5.yaml",
-    "ours (robust l1)": "robust_l1_lenet5.yaml",
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+@dataclass(frozen=True)
+class Suite:
+    name: str  # the results folder under benchmarks/results/
+    dataset: str
+    model: str  # as the tables name it
+    recipes: Path
+    peers: dict[str, str]  # label -> recipe file in ``recipes``
+    attack: dict  # the evaluation attack (advkt.engine.evaluation.evaluate_run's arguments)
+    teacher: Path | None = None  # a committed teacher (its figures in robust.json); None: the
+    # teacher the recipes train (``teacher: {recipe: ...}``), evaluated once and recorded
+    rates: list[float] = field(default_factory=lambda: [1, 5, 10, 20, 50])
+
+    @property
+    def records(self) -> Path:  # one JSON per finished run, committed: outlives the cache
+        return RESULTS / self.name / "runs"
+
+    @property
+    def metric(self) -> str:  # the record's key of the evaluation attack's accuracy
+        return f"pgd{self.attack['steps']}_acc"
+
+    def describe(self) -> str:
+        a = self.attack
+        return f"PGD-{a['steps']}, eps {a['eps']:.4g}, step {a['step_size']:.4g}, random start"
+
+
+SUITES = {
+    "mnist": Suite(
+        name="robust-mnist",
+        dataset="mnist",
+        model="LeNet-5",
+        recipes=ROOT / "recipes" / "mnist",
+        peers={
+            "adv+magnitude": "robust_advprune_lenet5.yaml",
+            "admm": "robust_admm_lenet5.yaml",
+            "ours (robust l1)": "robust_l1_lenet5.yaml",
+        },
+        attack={"attack": "pgd", "eps": 0.3, "steps": 40, "step_size": 0.01},
+        teacher=ROOT / "benchmarks" / "teachers" / "robust-mnist-lenet5",
+    ),
+    "cifar10": Suite(
+        name="robust-cifar10",
+        dataset="cifar10",
+        model="ResNet-20",
+        recipes=ROOT / "recipes" / "cifar10",
+        peers={
+            "adv+magnitude": "robust_advprune_resnet20.yaml",
+            "admm": "robust_admm_resnet20.yaml",
+            "ours (robust l1)": "robust_l1_resnet20.yaml",
+        },
+        attack={"attack": "pgd", "eps": 8 / 255, "steps": 20, "step_size": 2 / 255},
+    ),
 }
-EVAL = {"attack": "pgd", "eps": 0.3, "steps": 40, "step_size": 0.01}
-RECORDS = ROOT / "benchmarks" / "results" / "robust-mnist" / "runs"  # one JSON per finished run
+MNIST = SUITES["mnist"]
+TEACHER = MNIST.teacher  # the committed robust LeNet-5 (memory and structured use it)
+RECIPES = MNIST.recipes
 
 
-def cache_dir() -> Path:
+def cache_dir(suite: Suite = MNIST) -> Path:
     base = os.environ.get("ADVKT_CACHE") or os.path.expanduser("~/.cache/advkt")
-    return Path(base) / "robust-mnist"
+    return Path(base) / suite.name
 
 
 def _threads() -> None:
     import torch
 
-    torch.set_num_threads(1)
+    if not torch.cuda.is_available():
+        torch.set_num_threads(1)
 
 
 # ------------------------------------------------------------------------------------ accuracy
-def _overrides(label: str, rate: float, seed: int, runs: Path) -> list[str]:
-    ov = [f"seed={seed}", f"out={runs}", f"method.args.rate={rate}"]
-    if label.startswith("ours") and rate == 1:
-        ov.append("method.args.lam=0.0")  # rate 1: no pruning, adversarial distillation only
-    return ov
-
-
-def one_run(label: str, rate: float, seed: int, runs: Path) -> dict:
-    """Train one recipe (or reuse a finished run), evaluate it, return its figures."""
-    _threads()
-    from advkt.engine.evaluation import evaluate_run, load_student
-    from advkt.engine.trainer import train
-    from advkt.pruning import compression_rate
+def _recipe(suite: Suite, label: str, rate: float, seed: int, runs: Path, extra=()):
+    """The run's recipe, named ``<recipe>-r<rate>`` so that each rate has its own run folder."""
     from advkt.recipe import load_recipe
 
-    recipe = load_recipe(RECIPES / PEERS[label], _overrides(label, rate, seed, runs))
-    run_dir = runs / "runs" / f"{recipe.name}-r{rate:g}-s{seed}"
-    record = RECORDS / f"{recipe.name}-r{rate:g}-s{seed}.json"  # committed: outlives the cache
+    ov = [f"seed={seed}", f"out={runs}", f"method.args.rate={rate}", *extra]
+    if label.startswith("ours") and rate == 1:
+        ov.append("method.args.lam=0.0")  # rate 1: no pruning, adversarial distillation only
+    recipe = load_recipe(suite.recipes / suite.peers[label], ov)
+    return recipe.model_copy(update={"name": f"{recipe.name}-r{rate:g}"})
+
+
+def one_run(suite: Suite, label: str, rate: float, seed: int, runs: Path, extra=()) -> dict:
+    """Train one recipe (or continue or reuse its run), evaluate it, return its figures."""
+    _threads()
+    from advkt.engine.evaluation import evaluate_run, load_student
+    from advkt.pruning import compression_rate
+    from advkt.report.compare import run_one
+
+    recipe = _recipe(suite, label, rate, seed, runs, extra)
+    record = suite.records / f"{recipe.name}-s{seed}.json"
     if record.is_file():
         return json.loads(record.read_text())
+    run_dir = runs / "runs" / f"{recipe.name}-s{seed}"
     done = run_dir / "eval.json"
     if done.is_file():
         _record(record, json.loads(done.read_text()))
         return json.loads(done.read_text())
     t0 = time.perf_counter()
-    summary = train(recipe, run_dir=run_dir, quiet=True)
-    ev = evaluate_run(run_dir, **EVAL)
+    summary = run_one(recipe, runs / "runs")
+    ev = evaluate_run(run_dir, **suite.attack)
     out = {
         "label": label,
         "method": recipe.method.name,
-        "recipe": recipe.name,
+        "recipe": recipe.name.rsplit("-r", 1)[0],
         "rate": rate,
         "seed": seed,
         "clean_acc": ev["clean_acc"],
-        "pgd40_acc": ev["robust_acc"],
+        suite.metric: ev["robust_acc"],
         "compression_rate": compression_rate(load_student(run_dir)),
         "train_time_s": summary["wall_time_s"],
         "total_time_s": time.perf_counter() - t0,
         "samples": ev["samples"],
     }
-    if rate >= 20:  # the attack has converged: PGD-100 beside PGD-40
-        out["pgd100_acc"] = evaluate_run(run_dir, **{**EVAL, "steps": 100})["robust_acc"]
+    if rate >= 20:  # the attack has converged: PGD-100 beside the shorter attack
+        out["pgd100_acc"] = evaluate_run(run_dir, **{**suite.attack, "steps": 100})["robust_acc"]
     done.write_text(json.dumps(out, indent=2) + "\n")
     _record(record, out)
     print(json.dumps(out), file=sys.stderr, flush=True)
@@ -111,31 +174,55 @@ def _record(path: Path, out: dict) -> None:
     os.replace(tmp, path)  # a kill never leaves half a record
 
 
-TEACHER = ROOT / "benchmarks" / "teachers" / "robust-mnist-lenet5"
+def build_teacher(suite: Suite = MNIST, extra=()) -> dict:
+    """The suite's robust dense teacher and its full-test-set figures under the suite's attack:
+    the committed one's ``robust.json`` (measured by the ``advkt eval`` command it records), or
+    the recipe-trained one, trained (or continued) here, evaluated once and recorded as
+    ``runs/teacher.json``."""
+    if suite.teacher is not None:
+        ev = json.loads((suite.teacher / "robust.json").read_text())
+        return {**ev, "run": str(suite.teacher.relative_to(ROOT))}
+    record = suite.records / "teacher.json"
+    if record.is_file():
+        return json.loads(record.read_text())
+    _threads()
+    from advkt.engine.evaluation import evaluate_run
+    from advkt.engine.teacher import teacher_run
+    from advkt.engine.trainer import train_teacher
+
+    recipe = _recipe(suite, next(iter(suite.peers)), 1, 1, cache_dir(suite), extra)
+    train_teacher(recipe)
+    trecipe, run_dir = teacher_run(recipe)
+    ev = evaluate_run(run_dir, **suite.attack)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    out = {**ev, "recipe": trecipe.name, "epochs": trecipe.train.epochs,
+           "train_time_s": summary["wall_time_s"], "run": f"<cache>/{run_dir.name}"}  # fmt: skip
+    _record(record, out)
+    return out
 
 
-def build_teacher(runs: Path | None = None) -> dict:
-    """The committed robust dense teacher (``benchmarks/teachers/robust-mnist-lenet5``, trained
-    by ``recipes/mnist/teachers/lenet5_pgd.yaml``) and its full-test-set PGD-40 figures
-    (``robust.json``, measured by the ``advkt eval`` command it records)."""
-    ev = json.loads((TEACHER / "robust.json").read_text())
-    return {**ev, "run": str(TEACHER)}
+def plan(suite: Suite, seeds: int, rates: list[float]) -> list[tuple[str, float, int]]:
+    """Every (label, rate, seed) of the comparison, seed by seed (ADMM has nothing to prune at
+    rate 1)."""
+    return [
+        (label, rate, seed)
+        for seed in range(1, seeds + 1)
+        for rate in rates
+        for label in suite.peers
+        if not (label == "admm" and rate == 1)
+    ]
 
 
 def accuracy(args: argparse.Namespace) -> None:
-    runs = cache_dir()
-    teacher = build_teacher(runs)
+    suite, runs = args.suite, cache_dir(args.suite)
+    teacher = build_teacher(suite, args.set)
     print(f"teacher: {teacher}", file=sys.stderr, flush=True)
-    jobs = [
-        (label, rate, seed)
-        for seed in range(1, args.seeds + 1)
-        for rate in args.rates
-        for label in PEERS
-        if not (label == "admm" and rate == 1)  # ADMM at rate 1 has nothing to prune
-    ]
-    with ProcessPoolExecutor(args.workers) as pool:
-        futures = [pool.submit(one_run, *job, runs) for job in jobs]
-        results = [f.result() for f in futures]
+    jobs = [(suite, *job, runs, args.set) for job in plan(suite, args.seeds, args.rates)]
+    if args.workers == 1:  # in this process: a time limit that stops it stops the training
+        results = [one_run(*job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(args.workers) as pool:
+            results = [f.result() for f in [pool.submit(one_run, *job) for job in jobs]]
     print(f"{len(results)} runs done", file=sys.stderr)
     report(args)
 
@@ -144,25 +231,24 @@ def report(args: argparse.Namespace) -> None:
     """results.json, runs.json, table.md and plot.png from the finished runs of seeds 1..N."""
     from advkt.report.results import fmt, mean_std, row, write_results
 
-    teacher = build_teacher()
-    runs = [json.loads(p.read_text()) for p in sorted(RECORDS.glob("*.json"))]
+    suite = args.suite
+    teacher = build_teacher(suite, args.set)
+    runs = [json.loads(p.read_text()) for p in sorted(suite.records.glob("*-s*.json"))]
     runs = [r for r in runs if r["seed"] <= args.seeds and r["rate"] in args.rates]
-    shown = {**teacher, "run": str(TEACHER.relative_to(ROOT))}  # no machine path
-    (args.out / "runs.json").write_text(json.dumps({"teacher": shown, "runs": runs}, indent=2))
+    (args.out / "runs.json").write_text(json.dumps({"teacher": teacher, "runs": runs}, indent=2))
     rows = []
-    for label in PEERS:
+    metrics = ("clean_acc", suite.metric, "pgd100_acc")
+    for label in suite.peers:
         for rate in sorted({r["rate"] for r in runs}):
             rs = sorted((r for r in runs if r["label"] == label and r["rate"] == rate),
                         key=lambda r: r["seed"])  # fmt: skip
-            if not rs:
-                continue
-            for metric in ("clean_acc", "pgd40_acc", "pgd100_acc"):
+            for metric in metrics if rs else ():
                 if not all(metric in r for r in rs):  # PGD-100: the 20x and 50x rows
                     continue
                 rows.append(
                     row(
                         label,
-                        "mnist",
+                        suite.dataset,
                         f"{metric}@rate={rate:g}",
                         [r[metric] for r in rs],
                         recipe=rs[0]["recipe"],
@@ -173,26 +259,28 @@ def report(args: argparse.Namespace) -> None:
                     )
                 )
     command = (
-        f"python benchmarks/robust_mnist.py accuracy --seeds {args.seeds} --workers {args.workers}"
+        f"python benchmarks/robust_compression.py accuracy --suite {suite.dataset} "
+        f"--seeds {args.seeds} --workers {args.workers}"
     )
-    write_results(args.out, "robust-mnist", rows, command=command,
+    write_results(args.out, suite.name, rows, command=command,
                   teacher={k: teacher[k] for k in ("clean_acc", "robust_acc", "samples")},
-                  evaluation="PGD-40, eps 0.3, step 0.01, random start")  # fmt: skip
+                  evaluation=suite.describe())  # fmt: skip
+    short = f"PGD-{suite.attack['steps']}"
     lines = [
-        f"Robust dense teacher (LeNet-5): clean {teacher['clean_acc']:.1f} %, "
-        f"PGD-40 {teacher['robust_acc']:.1f} % on {teacher['samples']} test images.",
+        f"Robust dense teacher ({suite.model}): clean {teacher['clean_acc']:.1f} %, "
+        f"{short} {teacher['robust_acc']:.1f} % on {teacher['samples']} test images.",
         "",
-        "| method | target rate | achieved rate | clean acc (%) | PGD-40 acc (%) | PGD-100 acc (%) "
-        "| seeds |",
+        f"| method | target rate | achieved rate | clean acc (%) | {short} acc (%) | "
+        "PGD-100 acc (%) | seeds |",
         "|---|---|---|---|---|---|---|",
     ]
     by = {(r["method"], r["metric"]): r for r in rows}
-    for label in PEERS:
+    for label in suite.peers:
         for rate in sorted({r["rate"] for r in runs}):
             c = by.get((label, f"clean_acc@rate={rate:g}"))
             if c is None:
                 continue
-            p = by[(label, f"pgd40_acc@rate={rate:g}")]
+            p = by[(label, f"{suite.metric}@rate={rate:g}")]
             p100 = by.get((label, f"pgd100_acc@rate={rate:g}"))
             achieved = mean_std(c["compression_rate"])[0]
             lines.append(
@@ -200,30 +288,31 @@ def report(args: argparse.Namespace) -> None:
                 f"{fmt(p['mean'], p['std'], 1)} | "
                 f"{fmt(p100['mean'], p100['std'], 1) if p100 else '—'} | {len(c['values'])} |"
             )
-    lines += ["", "Mean ± sample std over seeds; PGD-40 with eps 0.3, step 0.01, random start."]
+    lines += ["", f"Mean ± sample std over seeds; {suite.describe()}."]
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
-    _plot(rows, args.out / "plot.png")
+    _plot(suite, rows, args.out / "plot.png")
 
 
-def _plot(rows: list[dict], path: Path) -> None:
+def _plot(suite: Suite, rows: list[dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6), sharex=True)
-    for ax, metric, title in zip(axes, ("clean_acc", "pgd40_acc"), ("clean", "PGD-40, ε = 0.3")):
-        for label in PEERS:
+    robust = f"PGD-{suite.attack['steps']}, ε = {suite.attack['eps']:.3g}"
+    for ax, metric, title in zip(axes, ("clean_acc", suite.metric), ("clean", robust)):
+        for label in suite.peers:
             mine = [r for r in rows if r["method"] == label and r["metric"].startswith(metric)]
             rs = sorted(mine, key=lambda r: r["rate"])
             xs, ys = [r["rate"] for r in rs], [r["mean"] for r in rs]
             yerr = [r["std"] for r in rs]
             ax.errorbar(xs, ys, yerr=yerr, marker="o", capsize=3, label=label)
         ax.set_xscale("log")
-        ax.set_xticks([1, 5, 10, 20, 50], ["1", "5", "10", "20", "50"])
+        ax.set_xticks(suite.rates, [f"{r:g}" for r in suite.rates])
         ax.set_xlabel("compression rate (total / non-zero weights)")
         ax.set_ylabel("accuracy (%)")
-        ax.set_title(f"MNIST LeNet-5: {title}", fontsize=9)
+        ax.set_title(f"{suite.dataset} {suite.model}: {title}", fontsize=9)
         ax.grid(alpha=0.3)
     axes[1].legend(fontsize=8)
     fig.tight_layout()
@@ -331,7 +420,11 @@ def memory(args: argparse.Namespace) -> None:
             f"training state (weights + Adam + Z/U + masks) ours / ADMM = "
             f"{ratios[model]['state_bytes_ours_over_admm']:.3f}"
         )
-    lines += ["", f"Machine: {machine()}.", "Command: python benchmarks/robust_mnist.py memory"]
+    lines += [
+        "",
+        f"Machine: {machine()}.",
+        "Command: python benchmarks/robust_compression.py memory",
+    ]
     (args.out / "memory.md").write_text("\n".join(lines) + "\n")
     (args.out / "memory.json").write_text(
         json.dumps({"machine": machine(), "results": results, "ratios": ratios}, indent=2) + "\n"
@@ -354,7 +447,6 @@ def structured(args: argparse.Namespace) -> None:
     from advkt.report.results import machine
 
     runs = cache_dir()
-    teacher = build_teacher(runs)
     recipe = load_recipe(RECIPES / "robust_group_lenet5.yaml", [f"out={runs}", "seed=1"])
     run_dir = runs / "runs" / f"{recipe.name}-s1"
     if not (run_dir / "summary.json").is_file():
@@ -374,7 +466,7 @@ def structured(args: argparse.Namespace) -> None:
     reloaded = load_shrunk(spec, out / "shrink.json", out / "model.safetensors").eval()
     with torch.no_grad():
         diff = (reloaded(norm(x[:256])) - masked(norm(x[:256]))).abs().max().item()
-    dense = load_student(teacher["run"])
+    dense = load_student(TEACHER)
     shape = (1, 28, 28)
     rows = {}
     for name, model in (("dense teacher", dense), ("masked student", masked),
@@ -426,7 +518,7 @@ def structured(args: argparse.Namespace) -> None:
         "Latency: median forward time, one thread, the fastest of 5 interleaved rounds, on a "
         "CPU shared with other jobs (load average ~20): read the ratios, not the values. "
         f"Machine: {machine()}.",
-        "Command: python benchmarks/robust_mnist.py structured",
+        "Command: python benchmarks/robust_compression.py structured",
     ]
     (args.out / "structured.md").write_text("\n".join(lines) + "\n")
 
@@ -434,16 +526,21 @@ def structured(args: argparse.Namespace) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("part", choices=["accuracy", "report", "memory", "memory-probe", "structured"])
-    p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "robust-mnist")
+    p.add_argument("--suite", choices=sorted(SUITES), default="mnist")
+    p.add_argument("--out", type=Path, default=None, help="default: the suite's results folder")
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--rates", type=float, nargs="+", default=[1, 5, 10, 20, 50])
     p.add_argument("--workers", type=int, default=2)
+    over = "recipe overrides for every run (teacher.train.* for the teacher)"
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help=over)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--method", default="robust")
     p.add_argument("--model", default="lenet5")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=20)
     args = p.parse_args()
+    args.suite = SUITES[args.suite]
+    args.out = args.out or RESULTS / args.suite.name
     # the recipes (teachers included) read their data from ADVKT_DATA; default: ../shared/data
     os.environ.setdefault("ADVKT_DATA", str(ROOT.parent / "shared" / "data"))
     args.out.mkdir(parents=True, exist_ok=True)
