@@ -52,12 +52,13 @@ FAMILIES = {  # family -> (recipe folder, domains: every ordered pair is a task)
 
 
 # the validation sweep (--sweep): each method's main weight, three trials each (S+T has none);
-# BiAT's three weights alpha, beta, gamma scaled together. Trained on the 3-shot setting, seed 1,
+# BiAT's three weights alpha, beta, gamma scaled together; VAT's radius eps, as its paper fixes
+# alpha = 1 and tunes eps (Miyato et al. 2018). Trained on the 3-shot setting, seed 1,
 # every task; chosen by the mean target-validation accuracy (the validation shots, last epoch)
 SWEEP = {
     "ent": [f"method.args.lam={v}" for v in (0.03, 0.1, 0.3)],
     "dann": [f"method.args.weight={v}" for v in (0.1, 0.3, 1.0)],
-    "vat": [f"method.args.alpha={v}" for v in (0.3, 1.0, 3.0)],
+    "vat": [f"method.args.eps={v}" for v in (0.3, 1.0, 3.0)],
     "mme": [f"method.args.lam={v}" for v in (0.03, 0.1, 0.3)],
     "biat": [
         f"method.args.at_weight={v},method.args.aat_weight={v},method.args.evat_weight={v}"
