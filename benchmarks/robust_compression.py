@@ -14,6 +14,8 @@ Parts, each writing into ``--out`` (default: the suite's folder):
 - ``accuracy``: clean and PGD accuracy of the three methods at each rate, over seeds; then
   ``report`` (results.json, table.md, plot.png). The 20x and 50x rows are also evaluated under
   PGD-100 (the attack has converged when it agrees with the shorter one).
+- ``sweep``: ours' λ and ADMM's ρ at three values each, at rate 10, chosen by PGD accuracy on a
+  validation split of the training images (sweep.md / sweep.json; ``SWEEP``).
 - ``memory`` (mnist): peak resident memory of ours against ADMM, each in a fresh subprocess, on
   LeNet-5 (MNIST-shaped batches) and ResNet-56 (CIFAR-shaped batches); memory.md / memory.json.
 - ``structured`` (mnist): group-lasso LeNet-5, physically shrunk, saved (safetensors + JSON),
@@ -225,6 +227,88 @@ def accuracy(args: argparse.Namespace) -> None:
             results = [f.result() for f in [pool.submit(one_run, *job) for job in jobs]]
     print(f"{len(results)} runs done", file=sys.stderr)
     report(args)
+
+
+# the validation sweep (``sweep``): each method's main weight, three trials (adv+magnitude has
+# none), at rate 10, seed 1, on a validation split of the training images (data.validation=0.1,
+# the same images for every trial), chosen by the PGD accuracy there; the chosen values go into
+# the recipes by hand, and the comparison's records made before that are then retrained
+SWEEP = {
+    "ours (robust l1)": ("method.args.lam", (0.05, 0.5, 5.0)),
+    "admm": ("method.args.rho", (0.001, 0.01, 0.1)),
+}
+
+
+def sweep_run(suite: Suite, label: str, key: str, value: float, extra=()) -> dict:
+    """One sweep trial: train (or reuse) it, then clean and PGD accuracy on the validation split."""
+    _threads()
+    import torch
+
+    from advkt.attacks import pixel_normalizer, robust_accuracy
+    from advkt.engine.evaluation import load_student
+    from advkt.engine.splits import load_splits
+    from advkt.report.compare import run_one
+
+    runs = cache_dir(suite) / "sweep"
+    over = [*extra, "data.validation=0.1", f"{key}={value}"]
+    recipe = _recipe(suite, label, 10, 1, runs, over)
+    recipe = recipe.model_copy(update={"name": f"{recipe.name}-{key.rsplit('.', 1)[-1]}{value:g}"})
+    record = RESULTS / suite.name / "sweep-runs" / f"{recipe.name}.json"
+    if record.is_file():
+        return json.loads(record.read_text())
+    summary = run_one(recipe, runs / "runs")
+    val = load_splits(recipe).val
+    model = load_student(runs / "runs" / f"{recipe.name}-s1")
+    norm, x = pixel_normalizer(val), val.x.float() / 255
+    a = suite.attack
+    torch.manual_seed(0)
+    out = {
+        "label": label, "key": key, "value": value, "recipe": recipe.name, "seed": 1, "rate": 10,
+        "val_clean_acc": 100 * robust_accuracy(model, x, val.y, None, normalize=norm),
+        f"val_{suite.metric}": 100 * robust_accuracy(
+            model, x, val.y, "pgd", eps=a["eps"], step=a["step_size"], steps=a["steps"],
+            normalize=norm,
+        ),
+        "val_samples": len(val.y), "train_time_s": summary["wall_time_s"],
+    }  # fmt: skip
+    _record(record, out)
+    print(json.dumps(out), file=sys.stderr, flush=True)
+    return out
+
+
+def sweep(args: argparse.Namespace) -> None:
+    """Every SWEEP trial (``--workers`` at a time); sweep.json and sweep.md with the choices."""
+    suite = args.suite
+    build_teacher(suite, args.set)  # a recipe-trained teacher, before the workers need it
+    jobs = [(suite, label, key, v, args.set) for label, (key, vals) in SWEEP.items() for v in vals]
+    if args.workers == 1:
+        done = [sweep_run(*job) for job in jobs]
+    else:
+        with ProcessPoolExecutor(args.workers) as pool:
+            done = [f.result() for f in [pool.submit(sweep_run, *job) for job in jobs]]
+    metric = f"val_{suite.metric}"
+    lines = [
+        f"Validation sweep ({suite.name}): rate 10, seed 1, 10 % of the training images held out; "
+        f"each method's main weight at three values, chosen by {suite.describe()} accuracy on "
+        "the held-out images (never the test set).",
+        "",
+        f"| method | weight | value | val clean (%) | val PGD-{suite.attack['steps']} (%) "
+        "| chosen |",
+        "|---|---|---|---|---|---|",
+    ]
+    chosen = {}
+    for label, (key, _) in SWEEP.items():
+        mine = [r for r in done if r["label"] == label]
+        best = max(mine, key=lambda r: (r[metric], r["val_clean_acc"]))
+        chosen[label] = {"key": key, "value": best["value"]}
+        for r in mine:
+            mark = "**chosen**" if r is best else ""
+            lines.append(f"| {label} | `{key}` | {r['value']:g} | {r['val_clean_acc']:.2f} | "
+                         f"{r[metric]:.2f} | {mark} |")  # fmt: skip
+    lines += ["", f"Command: python benchmarks/robust_compression.py sweep --suite {suite.dataset}"]
+    (args.out / "sweep.md").write_text("\n".join(lines) + "\n")
+    doc = {"trials": done, "chosen": chosen, "metric": metric}
+    (args.out / "sweep.json").write_text(json.dumps(doc, indent=2) + "\n")
 
 
 def report(args: argparse.Namespace) -> None:
@@ -525,7 +609,8 @@ def structured(args: argparse.Namespace) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("part", choices=["accuracy", "report", "memory", "memory-probe", "structured"])
+    parts = ["accuracy", "report", "sweep", "memory", "memory-probe", "structured"]
+    p.add_argument("part", choices=parts)
     p.add_argument("--suite", choices=sorted(SUITES), default="mnist")
     p.add_argument("--out", type=Path, default=None, help="default: the suite's results folder")
     p.add_argument("--seeds", type=int, default=3)
@@ -547,9 +632,8 @@ def main() -> None:
     if args.part == "memory-probe":
         print(json.dumps(memory_probe(args.method, args.model, args.steps, args.batch, 10.0)))
         return
-    {"accuracy": accuracy, "report": report, "memory": memory, "structured": structured}[args.part](
-        args
-    )
+    run = {"accuracy": accuracy, "report": report, "sweep": sweep, "memory": memory}
+    {**run, "structured": structured}[args.part](args)
 
 
 if __name__ == "__main__":

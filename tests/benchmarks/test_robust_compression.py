@@ -112,3 +112,23 @@ def test_every_run_is_recorded_an_interrupted_one_continues_and_the_report_reads
     got = {(r["method"], r["metric"]) for r in res["rows"]}
     assert ("admm", "pgd2_acc@rate=5") in got and ("ours (robust l1)", "clean_acc@rate=1") in got
     assert "PGD-2 acc" in (args.out / "table.md").read_text() and (args.out / "plot.png").stat()
+
+
+def test_the_sweep_scores_each_trial_on_the_validation_split_and_names_the_choice(
+    bench, tmp_path, monkeypatch
+):
+    attack = {"attack": "pgd", "eps": 0.3, "steps": 2, "step_size": 0.15}
+    suite = bench.Suite(name="robust-tiny", dataset="mnist", model="LeNet-5", recipes=tmp_path,
+                        peers=_recipes(tmp_path, epochs=1), attack=attack)  # fmt: skip
+    monkeypatch.setattr(bench, "SWEEP", {"admm": ("method.args.rho", (0.001, 0.1))})
+    args = _args(bench, suite, tmp_path)
+    bench.sweep(args)
+    doc = json.loads((args.out / "sweep.json").read_text())
+    trials = doc["trials"]
+    assert [t["value"] for t in trials] == [0.001, 0.1] and doc["metric"] == "val_pgd2_acc"
+    # 10 % of MNIST's 60,000 training images, held out before the 256-image subset is drawn
+    assert all(t["val_samples"] == 6000 for t in trials)
+    best = max(trials, key=lambda t: (t["val_pgd2_acc"], t["val_clean_acc"]))
+    assert doc["chosen"] == {"admm": {"key": "method.args.rho", "value": best["value"]}}
+    assert "**chosen**" in (args.out / "sweep.md").read_text()
+    assert len(list((tmp_path / "results" / "robust-tiny" / "sweep-runs").iterdir())) == 2
