@@ -8,9 +8,9 @@ import torch
 from torch import nn
 
 from advkt.losses import gradient_penalty
+from advkt.nn.wgan import Critic, _critic_terms_gp
 from advkt.oversample import EWGANOverSampler
 from advkt.oversample._tabular import TabularEncoder
-from advkt.oversample._wgan import Critic, _critic_terms_gp
 
 
 def _blobs(n_major=120, n_minor=20, seed=0):
@@ -187,7 +187,7 @@ def test_sparse_input_is_refused():
 
 def test_a_diverging_game_stops_with_the_shared_divergence_error():
     from advkt.errors import DivergenceError
-    from advkt.oversample._wgan import Generator, train_wgan
+    from advkt.nn.wgan import Generator, train_wgan
 
     torch.manual_seed(0)
     data, labels = torch.randn(32, 3), torch.randn(32, 2)

@@ -1,19 +1,27 @@
-"""Conditional WGAN (gradient penalty or weight clipping) on encoded tabular rows.
+"""Conditional WGAN (gradient penalty or weight clipping) on rows of vectors: EWGAN's encoded
+tabular rows (:mod:`advkt.oversample.ewgan`), f-CLSWGAN's and AFRNet's visual features
+(:mod:`advkt.zsl`).
 
-Critic f and generator G are small MLPs conditioned on a label vector l (K,):
+Critic f and generator G are conditioned on a vector l per row (EWGAN's label vector, a class's
+semantics):
 
     critic:    L_f = E[f(G(z, l), l)] - E[f(x, l)] + lambda * E[(||grad_xh f(xh, l)||_2 - 1)^2],
                xh = e x + (1 - e) G(z, l), e ~ U(0, 1)           (Gulrajani et al., 2017)
-    generator: L_G = -E[f(G(z, l), l)],  z ~ N(0, I)
+    generator: L_G = -E[f(G(z, l), l)] + extra(G(z, l), rows),  z ~ N(0, I)
 
-With ``penalty="clip"`` the penalty term is dropped and every critic weight is clipped to
-[-c, c] after each step (Arjovsky et al., 2017). ``n_critic`` critic steps per generator step.
-Generator output: tanh on the numeric part (scaled to [-1, 1]), softmax on each one-hot block.
+``extra`` (default none) adds a term of the caller's to the generator's loss, given the drawn
+rows' indices (f-CLSWGAN's classification loss). With ``penalty="clip"`` the penalty term is
+dropped and every critic weight is clipped to [-c, c] after each step (Arjovsky et al., 2017).
+``n_critic`` critic steps per generator step.
+:class:`Generator` and :class:`Critic` are EWGAN's MLPs (generator output: tanh on the numeric
+part, scaled to [-1, 1], softmax on each one-hot block); any modules with the same call
+signatures, ``G(z, l)`` and ``f(x, l)``, train the same way.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -92,8 +100,8 @@ class TrainLog:
 
 
 def train_wgan(
-    generator: Generator,
-    critic: Critic,
+    generator: nn.Module,
+    critic: nn.Module,
     data: torch.Tensor,
     labels: torch.Tensor,
     *,
@@ -109,6 +117,8 @@ def train_wgan(
     max_time: float | None,
     progress: bool,
     row_weights: torch.Tensor | None = None,
+    extra: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    name: str = "EWGAN",
 ) -> TrainLog:
     """Train in place; ``data`` (N, D) encoded rows and ``labels`` (N, K) their label vectors.
 
@@ -128,7 +138,7 @@ def train_wgan(
         return torch.multinomial(row_weights, k, replacement=True)
 
     start = time.perf_counter()
-    bar = tqdm(total=n_iter, desc="EWGAN", disable=not progress, leave=False)
+    bar = tqdm(total=n_iter, desc=name, disable=not progress, leave=False)
     for it in range(n_iter):
         for _ in range(n_critic):
             idx = draw(bs)
@@ -149,8 +159,12 @@ def train_wgan(
                 with torch.no_grad():
                     for p in critic.parameters():
                         p.clamp_(-clip_value, clip_value)
-        lab = labels[draw(bs)]
-        loss_g = -critic(generator(torch.randn(bs, noise_dim, device=dev), lab), lab).mean()
+        idx = draw(bs)
+        lab = labels[idx]
+        fake = generator(torch.randn(bs, noise_dim, device=dev), lab)
+        loss_g = -critic(fake, lab).mean()
+        if extra is not None:
+            loss_g = loss_g + extra(fake, idx)
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -158,7 +172,7 @@ def train_wgan(
         if not (torch.isfinite(loss_c) and torch.isfinite(loss_g)):
             which = "critic" if not torch.isfinite(loss_c) else "generator"
             raise DivergenceError(
-                f"EWGAN {which} loss became non-finite at iteration {it + 1}; "
+                f"{name} {which} loss became non-finite at iteration {it + 1}; "
                 "lower lr or use penalty='gp'"
             )
         log.wasserstein.append(w_val)

@@ -46,8 +46,8 @@ from imblearn.over_sampling.base import BaseOverSampler
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from advkt.nn.wgan import Critic, Generator, TrainLog, train_wgan
 from advkt.oversample._tabular import TabularEncoder
-from advkt.oversample._wgan import Critic, Generator, TrainLog, train_wgan
 from advkt.oversample.labels import WEIGHTINGS, label_vectors
 
 
