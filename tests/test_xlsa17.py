@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from advkt.data.base import DataError
-from advkt.zsl.xlsa17 import gzsl, per_class_accuracy, read_xlsa17
+from advkt.zsl.task import gzsl, per_class_accuracy
+from advkt.zsl.xlsa17 import read_xlsa17
 
 
 def test_read_xlsa17_from_its_two_mat_files(tmp_path):

@@ -2,42 +2,21 @@
 ``xlsa17``: ``<root>/<DATASET>/res101.mat`` (``features`` 2048 x N ResNet-101 features,
 ``labels`` N x 1 in 1..C) and ``att_splits.mat`` (``att`` D x C class attributes,
 ``trainval_loc``, ``test_seen_loc``, ``test_unseen_loc``, 1-based sample indices), read through
-``scipy.io.loadmat`` (arrays only, no code runs), and the measures of that paper:
-
-- ZSL: the mean over unseen classes of each class's top-1 accuracy (:func:`per_class_accuracy`);
-- GZSL: the per-class accuracy on test-seen (S) and test-unseen (U) samples, a prediction ranging
-  over all classes, and their harmonic mean H = 2SU / (S + U) (:func:`gzsl`).
+``scipy.io.loadmat`` (arrays only, no code runs), into a :class:`advkt.zsl.task.ZSLTask`, which
+also holds that paper's measures.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from advkt.data.base import DataError
+from advkt.zsl.task import ZSLTask
 
 
-@dataclass
-class XLSA17:
-    features: np.ndarray  # (N, 2048) float32
-    labels: np.ndarray  # (N,) int64, 0-based classes
-    attributes: np.ndarray  # (C, D) float32
-    trainval: np.ndarray  # sample indices, 0-based
-    test_seen: np.ndarray
-    test_unseen: np.ndarray
-
-    @property
-    def seen_classes(self) -> np.ndarray:
-        return np.unique(self.labels[self.trainval])
-
-    @property
-    def unseen_classes(self) -> np.ndarray:
-        return np.unique(self.labels[self.test_unseen])
-
-
-def read_xlsa17(folder: str | Path) -> XLSA17:
+def read_xlsa17(folder: str | Path) -> ZSLTask:
     """One data set folder of xlsa17 (e.g. ``xlsa17/data/CUB``)."""
     try:
         from scipy.io import loadmat
@@ -72,26 +51,6 @@ def read_xlsa17(folder: str | Path) -> XLSA17:
             raise DataError(f"xlsa17: {key} indexes outside the {len(labels)} samples")
         return idx
 
-    return XLSA17(
+    return ZSLTask(
         feats, labels, attributes, loc("trainval_loc"), loc("test_seen_loc"), loc("test_unseen_loc")
     )
-
-
-def per_class_accuracy(
-    pred: np.ndarray, truth: np.ndarray, classes: np.ndarray | None = None
-) -> float:
-    """Mean over ``classes`` (default: those in ``truth``) of each class's top-1 accuracy, in %."""
-    pred, truth = np.asarray(pred), np.asarray(truth)
-    classes = np.unique(truth) if classes is None else np.asarray(classes)
-    accs = [np.mean(pred[truth == c] == c) for c in classes if np.any(truth == c)]
-    if not accs:
-        raise ValueError("per_class_accuracy: no sample of the given classes")
-    return 100.0 * float(np.mean(accs))
-
-
-def gzsl(
-    pred_seen: np.ndarray, y_seen: np.ndarray, pred_unseen: np.ndarray, y_unseen: np.ndarray
-) -> dict[str, float]:
-    """``{"S", "U", "H"}`` in % from predictions over all classes on test-seen and test-unseen."""
-    s, u = per_class_accuracy(pred_seen, y_seen), per_class_accuracy(pred_unseen, y_unseen)
-    return {"S": s, "U": u, "H": 0.0 if s + u == 0 else 2 * s * u / (s + u)}
