@@ -59,6 +59,20 @@ def test_cifar10_python_batches(tmp_path: Path, numpy1: bool) -> None:
     assert len(load("cifar10", tmp_path, "test")) == 3
 
 
+def test_cifar10_exclude_drops_classes_and_renumbers_the_rest(tmp_path: Path) -> None:
+    written = _tiny_cifar10(tmp_path, n=40)
+    labels = np.concatenate([written[f"data_batch_{i}"][1] for i in range(1, 6)])
+    full = load("cifar10", tmp_path, "train")
+    part = load("cifar10", tmp_path, "train", exclude=["cat", 9])  # cat is 3, truck 9
+    keep = (labels != 3) & (labels != 9)
+    assert part.num_classes == 8 and len(part) == keep.sum()
+    renumber = {c: c - (c > 3) for c in range(9) if c != 3}  # 0-2 stay, 4-8 move down by one
+    assert part.y.tolist() == [renumber[c] for c in labels[keep]]
+    assert torch.equal(part.x, full.x[torch.from_numpy(keep)])
+    with pytest.raises(DataError, match="cannot exclude 'kitten'"):
+        load("cifar10", tmp_path, "train", exclude=["kitten"])
+
+
 def test_cifar100_python_batches(tmp_path: Path) -> None:
     folder = tmp_path / "cifar-100-python"
     folder.mkdir()

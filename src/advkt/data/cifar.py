@@ -40,6 +40,9 @@ _BATCHES = {
     "cifar100": ("cifar-100-python", {"train": ["train"], "test": ["test"]}, "fine_labels"),
 }
 _SHARDS = "cifar10-jpeg"
+# the classes in label order (the official batches.meta and the shards' classes.txt)
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+                   "truck")  # fmt: skip
 
 
 def _numpy_globals() -> dict[tuple[str, str], Any]:
@@ -168,13 +171,30 @@ def cifar10(
     download: bool = False,
     workers: int = 2,
     cache: bool = True,
+    exclude: list[str | int] | None = None,
 ) -> TensorData:
     """CIFAR-10 ``split`` (50,000 / 10,000) as uint8 (N, 3, 32, 32), labels 0-9.
 
     Reads the python batches when present, else the JPEG shards (decoded once, then cached).
+    ``exclude`` (class names or indices) drops those classes and numbers the rest 0..K-1 in
+    their CIFAR-10 order: the seen-class network of a zero-shot split.
     """
     x, y = _load("cifar10", root, split, download, workers, cache)
-    return TensorData(x, y, 10, CIFAR10_MEAN, CIFAR10_STD, dict(AUGMENT), "cifar10")
+    if not exclude:
+        return TensorData(x, y, 10, CIFAR10_MEAN, CIFAR10_STD, dict(AUGMENT), "cifar10")
+    drop = set()
+    for c in exclude:
+        if c not in CIFAR10_CLASSES and c not in range(10):
+            raise DataError(f"cifar10: cannot exclude {c!r}: expected one of {CIFAR10_CLASSES}")
+        drop.add(CIFAR10_CLASSES.index(c) if isinstance(c, str) else c)
+    kept = [c for c in range(10) if c not in drop]
+    if not kept:
+        raise DataError("cifar10: every class excluded")
+    new = torch.full((10,), -1, dtype=torch.long)
+    new[kept] = torch.arange(len(kept))
+    rows = new[y.long()] >= 0
+    return TensorData(x[rows], new[y.long()[rows]], len(kept), CIFAR10_MEAN, CIFAR10_STD,
+                      dict(AUGMENT), "cifar10")  # fmt: skip
 
 
 @register_dataset("cifar100")
