@@ -139,12 +139,12 @@ def one_run(suite: Suite, label: str, rate: float, seed: int, runs: Path, extra=
     recipe = _recipe(suite, label, rate, seed, runs, extra)
     record = suite.records / f"{recipe.name}-s{seed}.json"
     if record.is_file():
-        return json.loads(record.read_text())
+        return _read_record(record, recipe)
     run_dir = runs / "runs" / f"{recipe.name}-s{seed}"
     done = run_dir / "eval.json"
     if done.is_file():
         _record(record, json.loads(done.read_text()))
-        return json.loads(done.read_text())
+        return _read_record(record, recipe)
     t0 = time.perf_counter()
     summary = run_one(recipe, runs / "runs")
     ev = evaluate_run(run_dir, **suite.attack)
@@ -160,6 +160,7 @@ def one_run(suite: Suite, label: str, rate: float, seed: int, runs: Path, extra=
         "train_time_s": summary["wall_time_s"],
         "total_time_s": time.perf_counter() - t0,
         "samples": ev["samples"],
+        "recipe_tree": recipe.model_dump(mode="json"),  # what made it: read back only for it
     }
     if rate >= 20:  # the attack has converged: PGD-100 beside the shorter attack
         out["pgd100_acc"] = evaluate_run(run_dir, **{**suite.attack, "steps": 100})["robust_acc"]
@@ -167,6 +168,19 @@ def one_run(suite: Suite, label: str, rate: float, seed: int, runs: Path, extra=
     _record(record, out)
     print(json.dumps(out), file=sys.stderr, flush=True)
     return out
+
+
+def _read_record(path: Path, recipe) -> dict:
+    """A run's record, only for the recipe that made it: one made by another (a weight chosen
+    since and put into the recipe) stops with the difference instead of standing for this run."""
+    from advkt.report.compare import recipe_differences
+
+    kept = json.loads(path.read_text())
+    diff = recipe_differences(kept["recipe_tree"], recipe) if "recipe_tree" in kept else []
+    if diff:
+        raise ValueError(f"{path} was made by another recipe ({'; '.join(diff[:3])}); delete it "
+                         "to train this one")  # fmt: skip
+    return kept
 
 
 def _record(path: Path, out: dict) -> None:
@@ -318,7 +332,8 @@ def report(args: argparse.Namespace) -> None:
     suite = args.suite
     teacher = build_teacher(suite, args.set)
     runs = [json.loads(p.read_text()) for p in sorted(suite.records.glob("*-s*.json"))]
-    runs = [r for r in runs if r["seed"] <= args.seeds and r["rate"] in args.rates]
+    runs = [{k: v for k, v in r.items() if k != "recipe_tree"} for r in runs
+            if r["seed"] <= args.seeds and r["rate"] in args.rates]  # fmt: skip
     (args.out / "runs.json").write_text(json.dumps({"teacher": teacher, "runs": runs}, indent=2))
     rows = []
     metrics = ("clean_acc", suite.metric, "pgd100_acc")

@@ -112,6 +112,14 @@ def test_every_run_is_recorded_an_interrupted_one_continues_and_the_report_reads
     got = {(r["method"], r["metric"]) for r in res["rows"]}
     assert ("admm", "pgd2_acc@rate=5") in got and ("ours (robust l1)", "clean_acc@rate=1") in got
     assert "PGD-2 acc" in (args.out / "table.md").read_text() and (args.out / "plot.png").stat()
+    assert "recipe_tree" not in (args.out / "runs.json").read_text()
+
+    # a weight changed in a recipe: its records no longer stand for its runs
+    tree = yaml.safe_load((tmp_path / "peer2.yaml").read_text())
+    tree["method"]["args"]["lam"] = 0.05
+    (tmp_path / "peer2.yaml").write_text(yaml.safe_dump(tree))
+    with pytest.raises(ValueError, match="made by another recipe .*lam"):
+        bench.accuracy(args)
 
 
 def test_the_sweep_scores_each_trial_on_the_validation_split_and_names_the_choice(
