@@ -115,6 +115,8 @@ class TrainSpec(_Strict):
     check_every: int = Field(20, ge=1)  # steps between NaN checks (each check syncs the device)
     save_every: int = Field(1, ge=1)  # epochs between checkpoints
     adversarial: AdversarialSpec | None = None  # train on attacked inputs (any method)
+    # re-ID's triplet batches: P = batch_size / K identities, K images of each (advkt.reid.sampler)
+    images_per_identity: int | None = Field(None, ge=1)
     # without augmentation or attack: compute the teacher's outputs on the training split once
     # and read them by sample index (false: run the teacher on every batch)
     cache_teacher: bool = True

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from advkt.data.augment import augment_batch, random_crop, random_flip, to_float
+from advkt.data.augment import augment_batch, random_crop, random_erase, random_flip, to_float
 
 
 def _images(n: int = 16, c: int = 3, h: int = 8, w: int = 6, dtype=torch.uint8) -> torch.Tensor:
@@ -94,6 +94,22 @@ def test_augment_batch_spec() -> None:
     assert not torch.equal(out, x)
     with pytest.raises(ValueError, match="unknown augmentation 'rotate'"):
         augment_batch(x, {"rotate": 10})
+
+
+def test_random_erase_changes_one_rectangle_of_the_chosen_samples() -> None:
+    x = torch.zeros(64, 3, 32, 16, dtype=torch.uint8)  # changed pixels are easy to find
+    out = random_erase(x, p=0.5, generator=torch.Generator().manual_seed(0))
+    changed = (out != 0).any(1)  # (N, H, W)
+    hit = changed.flatten(1).any(1)
+    assert 15 < hit.sum() < 50  # about half the samples
+    for n in hit.nonzero().flatten().tolist():
+        rows = changed[n].any(1).nonzero().flatten()
+        cols = changed[n].any(0).nonzero().flatten()
+        box = (rows.max() - rows.min() + 1) * (cols.max() - cols.min() + 1)
+        # one solid rectangle (a few of its random values may be 0), of 2-40 % of the image
+        assert changed[n].sum() >= 0.95 * box and 0.015 * 512 <= box <= 0.41 * 512
+    assert torch.equal(random_erase(x, p=0.0), x)
+    assert augment_batch(x, {"erase": 1.0}, torch.Generator().manual_seed(1)).ne(0).any()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

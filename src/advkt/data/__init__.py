@@ -15,6 +15,7 @@ from advkt.data import (  # noqa: F401 (register)
     mnist,
     mnist1d,
     office_caltech,
+    reid,
     ssda,
     usps,
     webdataset,

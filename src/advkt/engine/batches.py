@@ -19,7 +19,8 @@ from advkt.data.base import TensorData
 from advkt.engine.splits import labelled_targets
 from advkt.methods.base import Batch, Method
 from advkt.models import Features
-from advkt.recipe import Recipe
+from advkt.recipe import Recipe, RecipeError
+from advkt.reid.sampler import identity_batches
 
 
 class TeacherTable:
@@ -135,7 +136,16 @@ def epoch_batches(
     """
     t = recipe.train
     gen = torch.Generator().manual_seed(recipe.seed * 100_003 + epoch)
-    if data.domain is None:
+    if t.images_per_identity:  # P identities x K images a batch (re-ID's triplet loss)
+        k = t.images_per_identity
+        if t.batch_size % k:
+            raise RecipeError(
+                f"train.batch_size {t.batch_size} is not a multiple of "
+                f"train.images_per_identity {k}"
+            )
+        groups = identity_batches(y_train.cpu(), t.batch_size // k, k, generator=gen)
+        order, steps_per_epoch = torch.cat(groups), len(groups)
+    elif data.domain is None:
         order = torch.randperm(len(data), generator=gen)
         steps_per_epoch = max(1, len(data) // t.batch_size)
     else:

@@ -1,6 +1,7 @@
 """Methods, one file each; importing this package registers them all."""
 
 from advkt.methods import (  # noqa: F401
+    aaanet,
     admm_prune,
     at,
     biat,
@@ -15,5 +16,6 @@ from advkt.methods import (  # noqa: F401
     mme,
     robust,
     student,
+    triplet,
     vat,
 )
