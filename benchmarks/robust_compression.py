@@ -304,7 +304,8 @@ def sweep(args: argparse.Namespace) -> None:
     metric = f"val_{suite.metric}"
     lines = [
         f"Validation sweep ({suite.name}): rate 10, seed 1, 10 % of the training images held out; "
-        f"each method's main weight at three values, chosen by {suite.describe()} accuracy on "
+        f"each method's main weight at {len(next(iter(SWEEP.values()))[1])} values, chosen by "
+        f"{suite.describe()} accuracy on "
         "the held-out images (never the test set).",
         "",
         f"| method | weight | value | val clean (%) | val PGD-{suite.attack['steps']} (%) "
