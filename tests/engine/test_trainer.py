@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -454,3 +455,21 @@ def test_channels_last_trains_the_same_numbers_in_nhwc(tmp_path, monkeypatch):
         runs[cl] = _weights(tmp_path / f"cl{cl}")
     for k, v in runs[False].items():
         torch.testing.assert_close(runs[True][k], v, atol=1e-4, rtol=1e-3)
+
+
+def test_the_schedule_counts_the_epochs_real_steps_with_domain_batches(tmp_path, monkeypatch):
+    """Domain-adaptation batches (an epoch = one pass over the source, 1 : 1 : 2 shares) are
+    not len(train) // batch_size steps: the LR schedule and the finite checks must count the
+    steps the epoch has (it once ran up to 3.7 epochs ahead within an epoch)."""
+    from advkt.methods.student import Student
+
+    lrs = []
+    monkeypatch.setattr(Student, "after_step", lambda self, name, lr: lrs.append(lr))
+    tree = toy_recipe(tmp_path, "student", epochs=1)
+    tree["data"] = {"dataset": "toy_da", "target_shots": 2}
+    tree["train"]["schedule"] = {"name": "cosine"}
+    train(load_recipe(base=tree), run_dir=tmp_path / "run", quiet=True)
+    # source: 128 rows, 8 a batch (a quarter of 32): 16 steps; len(train) // 32 would be 7
+    assert len(lrs) == 16
+    assert all(a > b > 0 for a, b in zip(lrs, lrs[1:]))  # one cosine over the 16 steps
+    assert lrs[-1] == pytest.approx(0.05 * 0.5 * (1 + math.cos(math.pi * 15 / 16)))

@@ -127,9 +127,11 @@ def epoch_batches(
     rank: int = 0,
     world: int = 1,
     table: TeacherTable | None = None,
-) -> Iterator[Batch]:
+) -> EpochBatches:
     """One epoch of training batches: shuffled, sharded by rank, augmented, teacher outputs added
-    (read from ``table`` where one was built).
+    (read from ``table`` where one was built); ``len()`` is the number of steps the epoch has
+    (the schedule and the finite checks count them: with domain or identity batches it is not
+    the split's size over the batch size).
 
     The order and the augmentation depend on (seed, epoch, rank) only, so a resumed run sees the
     same batches as an uninterrupted one. ``data`` already lives on ``device``.
@@ -151,6 +153,27 @@ def epoch_batches(
     else:
         order, steps_per_epoch = domain_order(data.domain.cpu(), y_train.cpu(), t.batch_size, gen)
     order = order.to(data.x.device)
+    batches = _batches(method, teacher, data, y_train, recipe, epoch, device, autocast, rank,
+                       world, table, order, steps_per_epoch)  # fmt: skip
+    return EpochBatches(steps_per_epoch, batches)
+
+
+class EpochBatches:
+    """An epoch's batches: iterate them once; ``len()`` is how many there are."""
+
+    def __init__(self, steps: int, batches: Iterator[Batch]) -> None:
+        self.steps, self._batches = steps, batches
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def __iter__(self) -> Iterator[Batch]:
+        return self._batches
+
+
+def _batches(method, teacher, data, y_train, recipe, epoch, device, autocast, rank, world, table,
+             order, steps_per_epoch) -> Iterator[Batch]:  # fmt: skip
+    t = recipe.train
     local = t.batch_size // world
     aug_gen = torch.Generator(device=device).manual_seed(recipe.seed * 100_003 + epoch * 17 + rank)
     aug = recipe.data.augment if recipe.data.augment is not None else data.augment

@@ -46,7 +46,6 @@ def train_epoch(run: Run, epoch: int) -> dict[str, float]:
     Raises :class:`DivergenceError` when a term goes NaN/inf (checked every
     ``train.check_every`` steps and at the end)."""
     method, optims, scaler, t = run.method, run.optims, run.scaler, run.recipe.train
-    steps_per_epoch = max(1, len(run.data.train) // t.batch_size)
     steps = method.steps()
     # per step and set of logged terms (a method may change its terms mid-epoch, e.g. at a
     # warm-up's end): the terms as one vector, their sums, how many steps logged them and the
@@ -70,6 +69,7 @@ def train_epoch(run: Run, epoch: int) -> dict[str, float]:
         run.world,
         run.table,
     )
+    steps_per_epoch = len(batches)  # domain and identity batches: not len(train) // batch size
     bar = tqdm(
         batches,
         total=steps_per_epoch,
