@@ -58,6 +58,7 @@ class Suite:
     attack: dict  # the evaluation attack (advkt.engine.evaluation.evaluate_run's arguments)
     teacher: Path | None = None  # a committed teacher (its figures in robust.json); None: the
     # teacher the recipes train (``teacher: {recipe: ...}``), evaluated once and recorded
+    structured: str | None = None  # ours' group-lasso recipe (the ``structured`` part)
     rates: list[float] = field(default_factory=lambda: [1, 5, 10, 20, 50])
 
     @property
@@ -86,6 +87,7 @@ SUITES = {
         },
         attack={"attack": "pgd", "eps": 0.3, "steps": 40, "step_size": 0.01},
         teacher=ROOT / "benchmarks" / "teachers" / "robust-mnist-lenet5",
+        structured="robust_group_lenet5.yaml",
     ),
     "cifar10": Suite(
         name="robust-cifar10",
@@ -125,7 +127,8 @@ def _recipe(suite: Suite, label: str, rate: float, seed: int, runs: Path, extra=
     ov = [f"seed={seed}", f"out={runs}", f"method.args.rate={rate}", *extra]
     if label.startswith("ours") and rate == 1:
         ov.append("method.args.lam=0.0")  # rate 1: no pruning, adversarial distillation only
-    recipe = load_recipe(suite.recipes / suite.peers[label], ov)
+    file = suite.structured if label == STRUCTURED else suite.peers[label]
+    recipe = load_recipe(suite.recipes / file, ov)
     return recipe.model_copy(update={"name": f"{recipe.name}-r{rate:g}"})
 
 
@@ -248,13 +251,17 @@ def accuracy(args: argparse.Namespace) -> None:
 # seed 1, on a validation split of the training images (data.validation=0.1, the same images for
 # every trial), chosen by the PGD accuracy there; the chosen values go into the recipes by hand,
 # and the comparison's records made before that are then retrained
+# (weight, values, rate); the structured form at its own rate (2 over filters), its lambda on the
+# same rule (added after the converged teacher made the budget run's lambda = 8 zero every filter)
+STRUCTURED = "ours (robust group)"
 SWEEP = {
-    "ours (robust l1)": ("method.args.lam", (0.005, 0.05, 0.5, 5.0)),
-    "admm": ("method.args.rho", (0.001, 0.01, 0.1, 1.0)),
+    "ours (robust l1)": ("method.args.lam", (0.005, 0.05, 0.5, 5.0), 10),
+    "admm": ("method.args.rho", (0.001, 0.01, 0.1, 1.0), 10),
+    STRUCTURED: ("method.args.lam", (0.05, 0.5, 5.0), 2),
 }
 
 
-def sweep_run(suite: Suite, label: str, key: str, value: float, extra=()) -> dict:
+def sweep_run(suite: Suite, label: str, key: str, value: float, rate: float, extra=()) -> dict:
     """One sweep trial: train (or reuse) it, then clean and PGD accuracy on the validation split."""
     _threads()
     import torch
@@ -266,7 +273,7 @@ def sweep_run(suite: Suite, label: str, key: str, value: float, extra=()) -> dic
 
     runs = cache_dir(suite) / "sweep"
     over = [*extra, "data.validation=0.1", f"{key}={value}"]
-    recipe = _recipe(suite, label, 10, 1, runs, over)
+    recipe = _recipe(suite, label, rate, 1, runs, over)
     recipe = recipe.model_copy(update={"name": f"{recipe.name}-{key.rsplit('.', 1)[-1]}{value:g}"})
     record = RESULTS / suite.name / "sweep-runs" / f"{recipe.name}.json"
     if record.is_file():
@@ -278,7 +285,7 @@ def sweep_run(suite: Suite, label: str, key: str, value: float, extra=()) -> dic
     a = suite.attack
     torch.manual_seed(0)
     out = {
-        "label": label, "key": key, "value": value, "recipe": recipe.name, "seed": 1, "rate": 10,
+        "label": label, "key": key, "value": value, "recipe": recipe.name, "seed": 1, "rate": rate,
         "val_clean_acc": 100 * robust_accuracy(model, x, val.y, None, normalize=norm),
         f"val_{suite.metric}": 100 * robust_accuracy(
             model, x, val.y, "pgd", eps=a["eps"], step=a["step_size"], steps=a["steps"],
@@ -295,7 +302,8 @@ def sweep(args: argparse.Namespace) -> None:
     """Every SWEEP trial (``--workers`` at a time); sweep.json and sweep.md with the choices."""
     suite = args.suite
     build_teacher(suite, args.set)  # a recipe-trained teacher, before the workers need it
-    jobs = [(suite, label, key, v, args.set) for label, (key, vals) in SWEEP.items() for v in vals]
+    jobs = [(suite, label, key, v, rate, args.set)
+            for label, (key, vals, rate) in SWEEP.items() for v in vals]  # fmt: skip
     if args.workers == 1:
         done = [sweep_run(*job) for job in jobs]
     else:
@@ -303,23 +311,24 @@ def sweep(args: argparse.Namespace) -> None:
             done = [f.result() for f in [pool.submit(sweep_run, *job) for job in jobs]]
     metric = f"val_{suite.metric}"
     lines = [
-        f"Validation sweep ({suite.name}): rate 10, seed 1, 10 % of the training images held out; "
-        f"each method's main weight at {len(next(iter(SWEEP.values()))[1])} values, chosen by "
-        f"{suite.describe()} accuracy on "
+        f"Validation sweep ({suite.name}): seed 1, 10 % of the training images held out; each "
+        "method's main weight at the values below (unstructured forms at rate 10, the structured "
+        f"one at its rate 2 over filters), chosen by {suite.describe()} accuracy on "
         "the held-out images (never the test set).",
         "",
-        f"| method | weight | value | val clean (%) | val PGD-{suite.attack['steps']} (%) "
+        f"| method | rate | weight | value | val clean (%) | val PGD-{suite.attack['steps']} (%) "
         "| chosen |",
-        "|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|",
     ]
     chosen = {}
-    for label, (key, _) in SWEEP.items():
+    for label, (key, _, _) in SWEEP.items():
         mine = [r for r in done if r["label"] == label]
         best = max(mine, key=lambda r: (r[metric], r["val_clean_acc"]))
         chosen[label] = {"key": key, "value": best["value"]}
         for r in mine:
             mark = "**chosen**" if r is best else ""
-            lines.append(f"| {label} | `{key}` | {r['value']:g} | {r['val_clean_acc']:.2f} | "
+            lines.append(f"| {label} | {r['rate']:g} | `{key}` | {r['value']:g} | "
+                         f"{r['val_clean_acc']:.2f} | "
                          f"{r[metric]:.2f} | {mark} |")  # fmt: skip
     lines += ["", f"Command: python benchmarks/robust_compression.py sweep --suite {suite.dataset}"]
     (args.out / "sweep.md").write_text("\n".join(lines) + "\n")

@@ -128,7 +128,7 @@ def test_the_sweep_scores_each_trial_on_the_validation_split_and_names_the_choic
     attack = {"attack": "pgd", "eps": 0.3, "steps": 2, "step_size": 0.15}
     suite = bench.Suite(name="robust-tiny", dataset="mnist", model="LeNet-5", recipes=tmp_path,
                         peers=_recipes(tmp_path, epochs=1), attack=attack)  # fmt: skip
-    monkeypatch.setattr(bench, "SWEEP", {"admm": ("method.args.rho", (0.001, 0.1))})
+    monkeypatch.setattr(bench, "SWEEP", {"admm": ("method.args.rho", (0.001, 0.1), 10)})
     args = _args(bench, suite, tmp_path)
     bench.sweep(args)
     doc = json.loads((args.out / "sweep.json").read_text())
