@@ -4,6 +4,8 @@ apart across cameras well above chance (the set is learnable, not trivial noise)
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -56,6 +58,8 @@ def test_the_market_folder_reads_back_and_histograms_re_identify_above_chance(tm
     assert len(d["query"]) == 20 * 4  # one a (test identity, camera)
     assert len(d["gallery"]) == 20 * 4 * 2
     assert {im.camid for im in d["query"]} == {0, 1, 2, 3}
+    captions = json.loads((tmp_path / "Market-1501-v15.09.15" / "captions.json").read_text())
+    assert len(captions) == 30 and captions["0007"] == person(7).caption()
     from PIL import Image
 
     def feats(images):

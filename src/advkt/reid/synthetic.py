@@ -18,6 +18,7 @@ market1501` reads, with one query image per (test identity, camera).
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -203,4 +204,7 @@ def write_market(r: Rendered, root: str | Path, train_ids: int) -> Path:
             folder = "bounding_box_test"
         name = f"{pid:04d}_c{cam + 1}s1_{i:06d}_00.jpg"
         PILImage.fromarray(img.transpose(1, 2, 0)).save(base / folder / name, quality=95)
+    # each identity's caption (the text a captioner learns; HorNet's language side)
+    captions = {f"{pid:04d}": text for pid, text in sorted(r.captions.items())}
+    (base / "captions.json").write_text(json.dumps(captions, indent=1) + "\n")
     return base
