@@ -1,2 +1,4 @@
 """Spoken question answering (issue #20): SQuAD-format data, the pairing of manual and ASR
-contexts, and the official SQuAD v1.1 metrics."""
+contexts, and the official SQuAD v1.1 metrics (:mod:`advkt.spoken_qa.squad`); answer spans on the
+ASR text where they survived recognition, and the split by article
+(:mod:`advkt.spoken_qa.spans`)."""
