@@ -17,6 +17,7 @@ G-mean and F1, the median and maximum fit_resample seconds, and the choice.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -34,6 +35,21 @@ CHOICE_RULE = 0.01  # G-mean within this of the best budget's: take the fewest s
 
 
 def run_set(path: Path, folds: int = 5) -> dict:
+    """One KEEL set's inner-validation figures for every budget, recorded under ``OUT/sets/``
+    (committed) and read back, so that an interrupted run continues."""
+    record = OUT / "sets" / f"{path.stem}.json"
+    if record.is_file():
+        kept = json.loads(record.read_text())
+        if kept["steps"] == list(STEPS) and kept["folds"] == folds:
+            return kept
+    out = _run_set(path, folds)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.with_suffix(".tmp").write_text(json.dumps(out, indent=1) + "\n")
+    record.with_suffix(".tmp").replace(record)
+    return out
+
+
+def _run_set(path: Path, folds: int) -> dict:
     import torch
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
@@ -73,7 +89,8 @@ def run_set(path: Path, folds: int = 5) -> dict:
             out[n]["gmean"].append(float(np.mean(g)))
             out[n]["f1"].append(float(np.mean(f)))
     print(f"{path.stem} done", file=sys.stderr, flush=True)
-    return {"dataset": path.stem, "budgets": {str(n): v for n, v in out.items()}}
+    budgets = {str(n): v for n, v in out.items()}
+    return {"dataset": path.stem, "steps": list(STEPS), "folds": folds, "budgets": budgets}
 
 
 def main() -> None:

@@ -20,6 +20,8 @@ def test_budgets_are_scored_on_inner_splits_and_the_fewest_near_best_is_chosen(
     _write_keel(data / "toy.dat")
     r = b.run_set(data / "toy.dat", folds=3)
     assert set(r["budgets"]) == {"2", "4"}
+    assert b.run_set(data / "toy.dat", folds=3) == r  # recorded under out/sets/, read back
+    assert (tmp_path / "out" / "sets" / "toy.json").is_file()
     for v in r["budgets"].values():
         assert len(v["gmean"]) == len(v["f1"]) == len(v["seconds"]) == 3
         assert all(0 <= g <= 1 for g in v["gmean"])
