@@ -54,19 +54,7 @@ def test_bad_arguments_are_one_line_errors():
 
 
 def test_aaanet_trains_through_the_engine_on_a_synthetic_market_folder(tmp_path):
-    from advkt.engine.trainer import train
-    from advkt.recipe import load_recipe
-    from advkt.reid.retrieval import evaluate_run
-    from advkt.reid.synthetic import render, write_market
+    from tests.reid.synthetic_run import train_and_evaluate
 
-    write_market(render(12, 3, 2, seed=0), tmp_path / "data", train_ids=6)
-    tree = {
-        "data": {"dataset": "reid", "root": str(tmp_path / "data"), "args": {"size": [64, 32]}},
-        "student": {"model": "resnet8"},
-        "method": {"name": "aaanet"},
-        "train": {"epochs": 1, "batch_size": 12, "images_per_identity": 2,
-                  "schedule": {"name": "constant"}},
-    }  # fmt: skip
-    s = train(load_recipe(base=tree), run_dir=tmp_path / "run", quiet=True)
-    assert 0 <= s["test_acc"] <= 100
-    assert evaluate_run(tmp_path / "run")["queries"] == 6 * 3
+    s, r = train_and_evaluate(tmp_path, "aaanet", ids=12, per_cam=2, epochs=1, p=6, k=2)
+    assert 0 <= s["test_acc"] <= 100 and r["queries"] == 6 * 3

@@ -9,7 +9,7 @@ import torch
 
 from advkt.losses.triplet import batch_hard_triplet
 from advkt.recipe import RecipeError, load_recipe
-from advkt.reid.synthetic import render, write_market
+from tests.reid.synthetic_run import train_and_evaluate
 
 
 def test_batch_hard_triplet_takes_the_farthest_positive_and_nearest_negative():
@@ -44,19 +44,7 @@ def test_the_engine_draws_p_identities_of_k_images(tmp_path, monkeypatch):
 
 
 def test_the_baseline_trains_on_a_synthetic_market_folder_and_is_evaluated(tmp_path):
-    from advkt.engine.trainer import train
-    from advkt.reid.retrieval import evaluate_run
-
-    write_market(render(16, 3, 3, seed=0), tmp_path / "data", train_ids=8)
-    tree = {
-        "data": {"dataset": "reid", "root": str(tmp_path / "data"), "args": {"size": [64, 32]}},
-        "student": {"model": "resnet8"},
-        "method": {"name": "triplet"},
-        "train": {"epochs": 2, "batch_size": 16, "images_per_identity": 4,
-                  "schedule": {"name": "constant"}},
-    }  # fmt: skip
-    s = train(load_recipe(base=tree), run_dir=tmp_path / "run", quiet=True)
+    s, r = train_and_evaluate(tmp_path, "triplet", ids=16, per_cam=3, epochs=2, p=4, k=4)
     assert 0 <= s["test_acc"] <= 100  # identity accuracy on the held-out training images
-    r = evaluate_run(tmp_path / "run")
     assert r["queries"] == 8 * 3  # one query per (test identity, camera)
     assert 0 <= r["mAP"] <= 100 and 0 <= r["rank1"] <= r["rank5"] <= r["rank10"] <= 100
