@@ -21,6 +21,7 @@ is fitted per minority class with as many generator steps as EWGAN gets (``ctgan
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import sys
@@ -58,6 +59,7 @@ class BenchConfig:
     seeds: tuple[int, ...] = (0, 1, 2)
     methods: tuple[str, ...] = METHODS
     ewgan_n_iter: int | None = None
+    ewgan_steps: dict[str, int] = field(default_factory=dict)  # per-method generator steps
     ewgan_max_time: float | None = None
     jobs: int = 1
     command: str = ""
@@ -120,7 +122,7 @@ def make_sampler(method: str, seed: int, nominal: list[int], cfg: BenchConfig):
             weighting=weighting,
             filter=filt or "none",
             categorical_features=nominal or None,
-            n_iter=cfg.ewgan_n_iter,
+            n_iter=cfg.ewgan_steps.get(method, cfg.ewgan_n_iter),
             max_time=cfg.ewgan_max_time,
             random_state=seed,
             device="cpu",
@@ -240,6 +242,34 @@ def run_dataset(path: Path, cfg: BenchConfig) -> dict:
     }
 
 
+def _protocol(cfg: BenchConfig) -> dict:
+    """What a set's record depends on besides the data: a record made otherwise is rerun."""
+    return {
+        "folds": cfg.folds,
+        "seeds": list(cfg.seeds),
+        "methods": list(cfg.methods),
+        "ewgan_n_iter": cfg.ewgan_n_iter,
+        "ewgan_steps": dict(sorted(cfg.ewgan_steps.items())),
+        "ewgan_max_time": cfg.ewgan_max_time,
+    }
+
+
+def recorded_dataset(path: Path, cfg: BenchConfig) -> dict:
+    """:func:`run_dataset`, recorded under ``OUT/sets/`` and read back when the protocol matches,
+    so that an interrupted run continues where it stopped."""
+    record = Path(cfg.out) / "sets" / f"{path.stem}.json"
+    if record.is_file():
+        kept = json.loads(record.read_text())
+        if kept.get("protocol") == _protocol(cfg):
+            return kept["result"]
+    result = run_dataset(path, cfg)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"protocol": _protocol(cfg), "result": result}) + "\n")
+    tmp.replace(record)
+    return result
+
+
 def _pca(X_tr_enc: np.ndarray):
     """The 2-D PCA projection (after standard scaling) fitted on a real training fold."""
     from sklearn.decomposition import PCA
@@ -261,12 +291,12 @@ def run(cfg: BenchConfig, log=print) -> Path:
     start = time.perf_counter()
     if cfg.jobs <= 1:
         for p in paths:
-            results.append(run_dataset(p, cfg))
+            results.append(recorded_dataset(p, cfg))
             log(f"[{time.perf_counter() - start:7.0f}s] {p.stem} done")
             write_outputs(results, cfg, partial=True)
     else:
         with ProcessPoolExecutor(max_workers=cfg.jobs) as pool:
-            futures = {pool.submit(run_dataset, p, cfg): p for p in paths}
+            futures = {pool.submit(recorded_dataset, p, cfg): p for p in paths}
             for fut in as_completed(futures):
                 results.append(fut.result())
                 log(f"[{time.perf_counter() - start:7.0f}s] {futures[fut].stem} done")
@@ -308,12 +338,28 @@ def main(argv: list[str] | None = None) -> int:
         help=f"oversamplers to compare (default: all of {', '.join(METHODS)})",
     )
     p.add_argument("--ewgan-n-iter", type=int, default=None, help="generator steps (default: auto)")
+    p.add_argument(
+        "--ewgan-steps",
+        nargs="+",
+        default=[],
+        metavar="METHOD=N",
+        help="generator steps of one EWGAN variant (overrides --ewgan-n-iter for it), e.g. "
+        "ewgan-share-support=100",
+    )
     p.add_argument("--ewgan-max-time", type=float, default=None, help="seconds per EWGAN fit")
     p.add_argument("--jobs", type=int, default=1, help="data sets run in parallel processes")
     args = p.parse_args(argv)
     if args.folds < 2 or args.jobs < 1:
         print("--folds must be >= 2 and --jobs >= 1", file=sys.stderr)
         return 2
+    steps = {}
+    for item in args.ewgan_steps:
+        name, _, n = item.partition("=")
+        if not name.startswith("ewgan-") or name not in METHODS or not n.isdigit() or int(n) < 1:
+            print(f"--ewgan-steps: expected ewgan-VARIANT=N with N >= 1, got {item!r}",
+                  file=sys.stderr)  # fmt: skip
+            return 2
+        steps[name] = int(n)
     cfg = BenchConfig(
         data_dir=args.data_dir,
         out=args.out,
@@ -322,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         seeds=tuple(args.seeds),
         methods=tuple(dict.fromkeys(args.methods)),
         ewgan_n_iter=args.ewgan_n_iter,
+        ewgan_steps=steps,
         ewgan_max_time=args.ewgan_max_time,
         jobs=args.jobs,
         command=shlex.join(["python", "benchmarks/ewgan_keel.py", *argv]),

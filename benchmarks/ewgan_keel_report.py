@@ -103,6 +103,7 @@ def write_outputs(results: list[dict], cfg, partial: bool) -> None:
         "seeds": list(cfg.seeds),
         "methods": methods,
         "ewgan_n_iter": cfg.ewgan_n_iter,
+        "ewgan_steps": dict(getattr(cfg, "ewgan_steps", {})),
         "ewgan_max_time": cfg.ewgan_max_time,
         "jobs": cfg.jobs,
     }

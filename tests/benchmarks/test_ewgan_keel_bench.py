@@ -9,6 +9,7 @@ from tests.benchmarks.scripts import load
 
 bench = load("ewgan_keel")
 BenchConfig, run, score, main = bench.BenchConfig, bench.run, bench.score, bench.main
+make_sampler = bench.make_sampler
 average_ranks = load("ewgan_keel_report").average_ranks
 
 
@@ -106,3 +107,34 @@ def test_average_ranks_by_hand():
 def test_cli_reports_a_missing_folder(tmp_path, capsys):
     assert main([str(tmp_path / "nope"), "--out", str(tmp_path / "o")]) == 1
     assert "no such folder" in capsys.readouterr().err
+
+
+def test_per_variant_steps_reach_only_that_variant(tmp_path):
+    cfg = BenchConfig(data_dir=tmp_path, out=tmp_path, ewgan_n_iter=7,
+                      ewgan_steps={"ewgan-share-support": 100})  # fmt: skip
+    assert make_sampler("ewgan-share-support", 0, [], cfg).n_iter == 100
+    assert make_sampler("ewgan-share", 0, [], cfg).n_iter == 7
+    assert make_sampler("ctgan", 0, [], cfg).n_iter == 7
+
+
+@pytest.mark.parametrize("bad", ["smote=100", "ewgan-share-support=0", "ewgan-share-support"])
+def test_bad_per_variant_steps_are_refused(bad, capsys):
+    assert main(["--ewgan-steps", bad]) == 2
+    assert "--ewgan-steps" in capsys.readouterr().err
+
+
+def test_a_recorded_set_is_read_back_and_a_changed_protocol_reruns(tmp_path, monkeypatch):
+    data = tmp_path / "keel"
+    data.mkdir()
+    _write_keel(data / "toy.dat")
+    cfg = BenchConfig(data_dir=data, out=tmp_path / "out", folds=2, seeds=(0,),
+                      methods=("none", "smote"), command="test")  # fmt: skip
+    first = bench.recorded_dataset(data / "toy.dat", cfg)
+    assert (tmp_path / "out" / "sets" / "toy.json").is_file()
+    calls = []
+    monkeypatch.setattr(bench, "run_dataset", lambda p, c: calls.append(p) or first)
+    assert bench.recorded_dataset(data / "toy.dat", cfg) == json.loads(json.dumps(first))
+    assert calls == []
+    cfg.seeds = (0, 1)
+    bench.recorded_dataset(data / "toy.dat", cfg)
+    assert len(calls) == 1
