@@ -372,6 +372,7 @@ def report(args: argparse.Namespace) -> None:
         f"python benchmarks/robust_compression.py accuracy --suite {suite.dataset} "
         f"--seeds {args.seeds} --workers {args.workers}"
     )
+    paired = _paired_lines(suite, rows)  # gives ours' rows their ``paired`` entries
     write_results(args.out, suite.name, rows, command=command,
                   teacher={k: teacher[k] for k in ("clean_acc", "robust_acc", "samples")},
                   evaluation=suite.describe())  # fmt: skip
@@ -398,9 +399,35 @@ def report(args: argparse.Namespace) -> None:
                 f"{fmt(p['mean'], p['std'], 1)} | "
                 f"{fmt(p100['mean'], p100['std'], 1) if p100 else '—'} | {len(c['values'])} |"
             )
-    lines += ["", f"Mean ± sample std over seeds; {suite.describe()}."]
+    lines += ["", f"Mean ± sample std over seeds; {suite.describe()}.", ""]
+    lines += paired
     (args.out / "table.md").write_text("\n".join(lines) + "\n")
     _plot(suite, rows, args.out / "plot.png")
+
+
+def _paired_lines(suite: Suite, rows: list[dict]) -> list[str]:
+    """Ours − each peer, seed by seed (same seed: same data order and teacher), at every rate
+    both have: mean ± std of the difference (seeds where ours is ahead / seeds); each row of
+    ``rows`` gets them as ``paired``."""
+    from advkt.report.paired import fmt_paired, paired_difference
+
+    ours = next(label for label in suite.peers if label.startswith("ours"))
+    peers = [label for label in suite.peers if label != ours]
+    short = f"PGD-{suite.attack['steps']}"
+    lines = [f"Paired differences, {ours} − peer (points; seeds ours is ahead / seeds):", "",
+             f"| rate | metric | {' | '.join(f'− {p}' for p in peers)} |",
+             "|---|---|" + "---|" * len(peers)]  # fmt: skip
+    by = {(r["method"], r["metric"]): r for r in rows}
+    for rate in sorted({r["rate"] for r in rows}):
+        for metric, name in (("clean_acc", "clean"), (suite.metric, short)):
+            mine = by.get((ours, f"{metric}@rate={rate:g}"))
+            if mine is None:
+                continue
+            ds = {p: by.get((p, f"{metric}@rate={rate:g}")) for p in peers}
+            mine["paired"] = {p: paired_difference(mine, b) for p, b in ds.items() if b}
+            cells = [fmt_paired(mine["paired"].get(p)) for p in peers]
+            lines.append(f"| {rate:g} | {name} | {' | '.join(cells)} |")
+    return lines
 
 
 def _plot(suite: Suite, rows: list[dict], path: Path) -> None:

@@ -11,6 +11,7 @@ bench = load("ewgan_keel")
 BenchConfig, run, score, main = bench.BenchConfig, bench.run, bench.score, bench.main
 make_sampler = bench.make_sampler
 average_ranks = load("ewgan_keel_report").average_ranks
+median_fit = load("ewgan_keel_report").median_fit
 
 
 def _write_keel(path, n_neg=48, n_pos=12, seed=0):
@@ -65,6 +66,13 @@ def test_bench_writes_every_output(tmp_path):
         assert t["ratio_to_smote"][gan] == pytest.approx(t["seconds"][gan] / t["seconds"]["smote"])
     assert not doc["failures"]
     assert "## toy (n = 60, minority 12, IR 4.0)" in (out / "table.md").read_text()
+    assert "| smote | " in (out / "timing.md").read_text().split("Median seconds")[1]
+
+
+def test_median_fit_pools_every_fold_of_every_set():
+    results = [{"times": {"smote": [0.1, 0.3], "ewgan": [5.0, 1.0]}},
+               {"times": {"smote": [0.2], "ewgan": [2.0]}}]  # fmt: skip
+    assert median_fit(results, ["smote", "ewgan"]) == {"smote": 0.2, "ewgan": 2.0}
 
 
 class _Stub:

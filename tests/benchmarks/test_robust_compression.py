@@ -113,6 +113,12 @@ def test_every_run_is_recorded_an_interrupted_one_continues_and_the_report_reads
     assert ("admm", "pgd2_acc@rate=5") in got and ("ours (robust l1)", "clean_acc@rate=1") in got
     assert "PGD-2 acc" in (args.out / "table.md").read_text() and (args.out / "plot.png").stat()
     assert "recipe_tree" not in (args.out / "runs.json").read_text()
+    # ours − each peer, seed by seed, in results.json and in the table
+    rows = {(r["method"], r["metric"]): r for r in res["rows"]}
+    mine, admm = rows[("ours (robust l1)", "pgd2_acc@rate=5")], rows[("admm", "pgd2_acc@rate=5")]
+    d = mine["paired"]["admm"]
+    assert d["n"] == 1 and d["mean"] == pytest.approx(mine["values"][0] - admm["values"][0])
+    assert "| 5 | PGD-2 | " in (args.out / "table.md").read_text().split("Paired")[1]
 
     # a weight changed in a recipe: its records no longer stand for its runs
     tree = yaml.safe_load((tmp_path / "peer2.yaml").read_text())
