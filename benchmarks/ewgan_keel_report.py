@@ -240,6 +240,10 @@ def _write_pca(out: Path, results: list[dict], method: str) -> None:
 
 
 def _write_readme(out: Path, cfg, n_datasets: int) -> None:
+    """A first README listing the outputs; one that exists (the findings written by hand after
+    a run) is left as it is."""
+    if (out / "README.md").exists():
+        return
     text = f"""# EWGAN on the KEEL imbalanced benchmark
 
 Produced by `{cfg.command}` on {machine()}
