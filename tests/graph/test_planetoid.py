@@ -1,14 +1,16 @@
 """Integration tests on the real Planetoid files in ../shared/data (read-only)."""
 
+import fcntl
 import json
 import random
+import threading
 
 import pytest
 import torch
 
 from advkt.data.base import DataError
 from advkt.graph.cli import main
-from advkt.graph.data import load_planetoid, split_edges
+from advkt.graph.data import load_planetoid, planetoid_cache, split_edges
 from advkt.graph.run import run_one
 
 
@@ -42,6 +44,25 @@ def test_split_is_85_5_10_and_reproducible(shared_data, cache):
     assert torch.equal(a.test_pos, b.test_pos) and not torch.equal(a.test_pos, c.test_pos)
     train = set(map(tuple, a.train_pos.T.tolist()))
     assert not train & set(map(tuple, a.test_pos.T.tolist()))
+
+
+def test_a_second_process_waits_while_one_processes(shared_data, tmp_path):
+    """Two benchmark processes started at once once crashed: one read the processed/ file the
+    other was still writing. While the cache folder's lock is held, a load must wait."""
+    raw = shared_data / "planetoid" / "Cora" / "raw"
+    work = planetoid_cache("Cora", raw, tmp_path)
+    work.mkdir(parents=True, exist_ok=True)
+    out = []
+    with open(work / ".process.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)  # as another process mid-way through processing
+        loader = threading.Thread(
+            target=lambda: out.append(load_planetoid("Cora", shared_data, tmp_path))
+        )
+        loader.start()
+        loader.join(timeout=1.0)
+        assert loader.is_alive() and not out  # waiting, not reading
+    loader.join(timeout=60)
+    assert out and out[0].num_nodes == 2708
 
 
 def test_missing_files_are_named(tmp_path):
