@@ -14,6 +14,7 @@ GANS = (
     "ewgan-share",
     "ewgan-complement",
     "ewgan-share-support",
+    "ewgan-share-safe",
 )  # see raw nominal codes, timed against SMOTE
 CLASSIFIERS = ("tree", "knn", "svm", "logreg")
 METRICS = ("f1", "gmean", "auc")

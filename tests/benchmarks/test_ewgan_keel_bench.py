@@ -146,3 +146,27 @@ def test_a_recorded_set_is_read_back_and_a_changed_protocol_reruns(tmp_path, mon
     cfg.seeds = (0, 1)
     bench.recorded_dataset(data / "toy.dat", cfg)
     assert len(calls) == 1
+
+
+def test_a_record_lacking_a_method_is_completed_by_running_only_that_method(tmp_path, monkeypatch):
+    data = tmp_path / "keel"
+    data.mkdir()
+    _write_keel(data / "toy.dat")
+    both = ("none", "smote")
+    full = bench.run_dataset(data / "toy.dat", BenchConfig(
+        data_dir=data, out=tmp_path / "full", folds=2, seeds=(0,), methods=both))  # fmt: skip
+    cfg = BenchConfig(data_dir=data, out=tmp_path / "out", folds=2, seeds=(0,),
+                      methods=("none",), command="test")  # fmt: skip
+    bench.recorded_dataset(data / "toy.dat", cfg)
+    ran = []
+    real = bench.run_dataset
+    monkeypatch.setattr(bench, "run_dataset", lambda p, c: ran.append(c.methods) or real(p, c))
+    cfg.methods = both
+    cfg.ewgan_steps = {"ewgan-share": 3}  # a setting of a method the record lacks: no matter
+    merged = bench.recorded_dataset(data / "toy.dat", cfg)
+    assert ran == [("smote",)]
+    assert list(merged["scores"]) == list(both) and merged["scores"] == full["scores"]
+    kept = json.loads((tmp_path / "out" / "sets" / "toy.json").read_text())
+    assert kept["protocol"]["methods"] == list(both)
+    assert bench.recorded_dataset(data / "toy.dat", cfg) == json.loads(json.dumps(merged))
+    assert ran == [("smote",)]  # the completed record is read back as it is
