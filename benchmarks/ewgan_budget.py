@@ -1,17 +1,23 @@
-"""How many generator steps the fixed EWGAN (the share weighting with the support filter) needs,
-chosen on the training folds only (issue #15, point 3).
+"""The fixed EWGAN's choices made on the training folds only (issue #15): how many generator
+steps the share weighting with the support filter needs (``--study steps``), and which filter
+of generated rows (``--study filter``).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --jobs 2
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --study filter --jobs 2
 
 For every KEEL set, the outer 5-fold split of ``ewgan_keel.py`` (seed 0); inside each training
 fold a stratified inner split (75 / 25, seed 0) is the only data used: EWGAN is fitted on the
 inner-training part with each ``STEPS`` budget, the four classifiers of ``ewgan_keel.py`` are
-trained on its output and scored on the inner-validation part (minority F1 and G-mean). The
-test folds are never read. The choice (``CHOICE_RULE``): the fewest steps whose inner-validation
-G-mean, averaged over classifiers, folds and sets, is within 0.01 of the best budget's.
+trained on its output and scored on the inner-validation part (minority F1, G-mean, AUC). The
+test folds are never read. The choice of steps (``CHOICE_RULE``): the fewest steps whose
+inner-validation G-mean, averaged over classifiers, folds and sets, is within 0.01 of the best
+budget's. The choice of filter: the highest mean of F1, G-mean and AUC so averaged (the three
+metrics the KEEL comparison ranks on); none, ROS and SMOTE are scored beside it as references,
+never chosen.
 
-Writes benchmarks/results/ewgan-budget/ (results.json, table.md): per budget the mean inner
-G-mean and F1, the median and maximum fit_resample seconds, and the choice.
+Writes benchmarks/results/ewgan-budget/ or ewgan-filter/ (results.json, table.md, sets/): per
+variant the mean inner G-mean, F1 and AUC, the median and maximum fit_resample seconds, and the
+choice.
 """
 
 from __future__ import annotations
@@ -23,74 +29,105 @@ import sys
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import numpy as np
-from ewgan_keel import CLASSIFIERS, _onehot, make_classifier, score  # sibling script
+from ewgan_keel import CLASSIFIERS, _onehot, make_classifier, make_sampler, score  # sibling
 
 ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "benchmarks" / "results" / "ewgan-budget"
+RESULTS = ROOT / "benchmarks" / "results"
 STEPS = (50, 100, 200, 400)
 CHOICE_RULE = 0.01  # G-mean within this of the best budget's: take the fewest steps
+FILTER_STEPS = 100  # the steps study's choice
+# variant -> EWGANOverSampler arguments (share weighting); a string names a peer of ewgan_keel
+STUDIES = {
+    "steps": {str(n): {"filter": "support", "n_iter": n} for n in STEPS},
+    "filter": {
+        "none": {"filter": "none", "n_iter": FILTER_STEPS},
+        "support": {"filter": "support", "n_iter": FILTER_STEPS},
+        "safe": {"filter": "safe", "n_iter": FILTER_STEPS},
+        "safe-pool2": {"filter": "safe", "n_iter": FILTER_STEPS, "pool": 2},
+        "peer:none": "none",
+        "peer:ros": "ros",
+        "peer:smote": "smote",
+    },
+}
+OUT_NAMES = {"steps": "ewgan-budget", "filter": "ewgan-filter"}
+METRICS = ("gmean", "f1", "auc")
 
 
-def run_set(path: Path, folds: int = 5) -> dict:
-    """One KEEL set's inner-validation figures for every budget, recorded under ``OUT/sets/``
-    (committed) and read back, so that an interrupted run continues."""
-    record = OUT / "sets" / f"{path.stem}.json"
+def run_set(path: Path, folds: int = 5, study: str = "steps", out: Path | None = None) -> dict:
+    """One KEEL set's inner-validation figures for every variant of ``study``, recorded under
+    ``out/sets/`` (committed) and read back, so that an interrupted run continues."""
+    out = out or RESULTS / OUT_NAMES[study]
+    record = out / "sets" / f"{path.stem}.json"
+    variants = STUDIES[study]
     if record.is_file():
         kept = json.loads(record.read_text())
-        if kept["steps"] == list(STEPS) and kept["folds"] == folds:
+        if kept["variants"] == variants and kept["folds"] == folds:
             return kept
-    out = _run_set(path, folds)
+    result = _run_set(path, folds, variants)
     record.parent.mkdir(parents=True, exist_ok=True)
-    record.with_suffix(".tmp").write_text(json.dumps(out, indent=1) + "\n")
+    record.with_suffix(".tmp").write_text(json.dumps(result, indent=1) + "\n")
     record.with_suffix(".tmp").replace(record)
-    return out
+    return result
 
 
-def _run_set(path: Path, folds: int) -> dict:
+def _sampler(spec, fold: int, nominal):
+    from advkt.oversample.ewgan import EWGANOverSampler
+
+    if isinstance(spec, str):
+        return make_sampler(spec, fold, nominal, None)  # the peers read no setting of cfg
+    return EWGANOverSampler(
+        **spec, random_state=fold, categorical_features=nominal or None, device="cpu"
+    )
+
+
+def _run_set(path: Path, folds: int, variants: dict) -> dict:
     import torch
     from sklearn.model_selection import StratifiedKFold, train_test_split
 
     from advkt.data.keel import read_keel
-    from advkt.oversample.ewgan import EWGANOverSampler
 
     torch.set_num_threads(1)
     data = read_keel(path)
     y = (data.y == data.minority).astype(np.int64)
-    out = {n: {"gmean": [], "f1": [], "seconds": []} for n in STEPS}
+    res = {v: {**{m: [] for m in METRICS}, "seconds": []} for v in variants}
     outer = StratifiedKFold(n_splits=folds, shuffle=True, random_state=0)
     for fold, (tr, _) in enumerate(outer.split(data.X, y)):  # the test folds stay unread
         i_tr, i_va = train_test_split(tr, test_size=0.25, stratify=y[tr], random_state=0)
-        for n in STEPS:
-            nominal = data.nominal or None
-            sampler = EWGANOverSampler(
-                filter="support",
-                n_iter=n,
-                random_state=fold,
-                categorical_features=nominal,
-                device="cpu",
-            )
+        for v, spec in variants.items():
+            sampler = _sampler(spec, fold, data.nominal)
             t0 = time.perf_counter()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                X_res, y_res = sampler.fit_resample(data.X[i_tr], y[i_tr])
-            out[n]["seconds"].append(time.perf_counter() - t0)
-            g, f = [], []
+                X_res, y_res = (
+                    (data.X[i_tr], y[i_tr]) if sampler is None
+                    else sampler.fit_resample(data.X[i_tr], y[i_tr])
+                )  # fmt: skip
+            res[v]["seconds"].append(time.perf_counter() - t0)
+            scores = []
             for c in CLASSIFIERS:
                 model = make_classifier(c, 0)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     model.fit(_onehot(data, X_res), y_res)
-                s = score(model, _onehot(data, data.X[i_va]), y[i_va])
-                g.append(s["gmean"])
-                f.append(s["f1"])
-            out[n]["gmean"].append(float(np.mean(g)))
-            out[n]["f1"].append(float(np.mean(f)))
+                scores.append(score(model, _onehot(data, data.X[i_va]), y[i_va]))
+            for m in METRICS:
+                res[v][m].append(float(np.mean([sc[m] for sc in scores])))
     print(f"{path.stem} done", file=sys.stderr, flush=True)
-    budgets = {str(n): v for n, v in out.items()}
-    return {"dataset": path.stem, "steps": list(STEPS), "folds": folds, "budgets": budgets}
+    return {"dataset": path.stem, "variants": variants, "folds": folds, "results": res}
+
+
+def choose(study: str, summary: dict) -> str:
+    """The steps study: the fewest steps within ``CHOICE_RULE`` G-mean of the best; the filter
+    study: the EWGAN variant with the highest mean of F1, G-mean and AUC."""
+    if study == "steps":
+        best = max(v["gmean"] for v in summary.values())
+        return str(min(int(n) for n, v in summary.items() if v["gmean"] >= best - CHOICE_RULE))
+    ours = {n: v for n, v in summary.items() if not n.startswith("peer:")}
+    return max(ours, key=lambda n: np.mean([ours[n][m] for m in METRICS]))
 
 
 def main() -> None:
@@ -101,40 +138,49 @@ def main() -> None:
         "data_dir", type=Path, nargs="?", default=ROOT.parent / "shared" / "data" / "keel"
     )
     ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--study", choices=sorted(STUDIES), default="steps")
+    ap.add_argument("--out", type=Path, default=None, help="default benchmarks/results/<study's>")
     args = ap.parse_args()
+    out = args.out or RESULTS / OUT_NAMES[args.study]
     paths = sorted(args.data_dir.glob("*.dat"), key=lambda p: p.stat().st_size, reverse=True)
     with ProcessPoolExecutor(args.jobs) as pool:
-        sets = sorted(pool.map(run_set, paths), key=lambda r: r["dataset"])
+        run = partial(run_set, study=args.study, out=out)
+        sets = sorted(pool.map(run, paths), key=lambda r: r["dataset"])
     summary = {}
-    for n in STEPS:
-        per_set = [s["budgets"][str(n)] for s in sets]
+    for v in STUDIES[args.study]:
+        per_set = [s["results"][v] for s in sets]
         secs = [t for b in per_set for t in b["seconds"]]
-        summary[n] = {
-            "gmean": float(np.mean([np.mean(b["gmean"]) for b in per_set])),
-            "f1": float(np.mean([np.mean(b["f1"]) for b in per_set])),
-            "median_s": statistics.median(secs),
-            "max_s": max(secs),
-        }
-    best = max(v["gmean"] for v in summary.values())
-    chosen = min(n for n, v in summary.items() if v["gmean"] >= best - CHOICE_RULE)
-    rows = [{"method": f"ewgan-share-support@{n}", "dataset": "keel-20", "metric": k,
-             "values": [v[k]], "mean": v[k], "std": 0.0} for n, v in summary.items()
-            for k in ("gmean", "f1", "median_s", "max_s")]  # fmt: skip
-    write_results(OUT, "ewgan-budget", rows, command="python benchmarks/ewgan_budget.py",
-                  sets=sets, chosen_n_iter=chosen, rule=CHOICE_RULE)  # fmt: skip
+        summary[v] = {m: float(np.mean([np.mean(b[m]) for b in per_set])) for m in METRICS}
+        summary[v].update(median_s=statistics.median(secs), max_s=max(secs))
+    chosen = choose(args.study, summary)
+    rows = [{"method": f"ewgan@{v}", "dataset": f"keel-{len(sets)}", "metric": k,
+             "values": [r[k]], "mean": r[k], "std": 0.0} for v, r in summary.items()
+            for k in (*METRICS, "median_s", "max_s")]  # fmt: skip
+    command = "python benchmarks/ewgan_budget.py" + (
+        f" --study {args.study}" if args.study != "steps" else ""
+    )
+    rule = CHOICE_RULE if args.study == "steps" else "best mean"
+    write_results(
+        out, OUT_NAMES[args.study], rows, command=command, sets=sets, chosen=chosen, rule=rule
+    )
     lines = [
-        "EWGAN (share weighting, support filter): generator steps chosen on inner validation "
+        f"EWGAN (share weighting), study `{args.study}`: variants scored on inner validation "
         f"splits of the training folds of {len(sets)} KEEL sets (seed 0, 5 outer folds).",
         "",
-        "| generator steps | inner-val G-mean | inner-val F1 | median fit (s) | max fit (s) |",
-        "|---|---|---|---|---|",
+        "| variant | inner-val G-mean | inner-val F1 | inner-val AUC | mean of the three | "
+        "median fit (s) | max fit (s) |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for n, v in summary.items():
-        mark = " (**chosen**)" if n == chosen else ""
-        lines.append(f"| {n}{mark} | {v['gmean']:.4f} | {v['f1']:.4f} | {v['median_s']:.2f} | "
-                     f"{v['max_s']:.2f} |")  # fmt: skip
-    lines += ["", f"Rule: the fewest steps within {CHOICE_RULE} G-mean of the best budget."]
-    (OUT / "table.md").write_text("\n".join(lines) + "\n")
+    for v, r in summary.items():
+        mark = " (**chosen**)" if v == chosen else ""
+        lines.append(f"| {v}{mark} | {r['gmean']:.4f} | {r['f1']:.4f} | {r['auc']:.4f} | "
+                     f"{np.mean([r[m] for m in METRICS]):.4f} | {r['median_s']:.2f} | "
+                     f"{r['max_s']:.2f} |")  # fmt: skip
+    rule = (f"the fewest steps within {CHOICE_RULE} G-mean of the best budget"
+            if args.study == "steps" else
+            "the EWGAN variant with the best mean of the three (peers: references)")  # fmt: skip
+    lines += ["", f"Rule: {rule}."]
+    (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

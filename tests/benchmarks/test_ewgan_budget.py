@@ -13,27 +13,48 @@ def test_budgets_are_scored_on_inner_splits_and_the_fewest_near_best_is_chosen(
     tmp_path, monkeypatch
 ):
     b = load("ewgan_budget")
-    monkeypatch.setattr(b, "STEPS", (2, 4))
-    monkeypatch.setattr(b, "OUT", tmp_path / "out")
+    monkeypatch.setitem(b.STUDIES, "steps", {"2": {"filter": "support", "n_iter": 2},
+                                             "4": {"filter": "support", "n_iter": 4}})  # fmt: skip
+    out = tmp_path / "out"
     data = tmp_path / "keel"
     data.mkdir()
     _write_keel(data / "toy.dat")
-    r = b.run_set(data / "toy.dat", folds=3)
-    assert set(r["budgets"]) == {"2", "4"}
-    assert b.run_set(data / "toy.dat", folds=3) == r  # recorded under out/sets/, read back
-    assert (tmp_path / "out" / "sets" / "toy.json").is_file()
-    for v in r["budgets"].values():
-        assert len(v["gmean"]) == len(v["f1"]) == len(v["seconds"]) == 3
+    r = b.run_set(data / "toy.dat", folds=3, study="steps", out=out)
+    assert set(r["results"]) == {"2", "4"}
+    assert b.run_set(data / "toy.dat", folds=3, study="steps", out=out) == r  # read back
+    assert (out / "sets" / "toy.json").is_file()
+    for v in r["results"].values():
+        assert len(v["gmean"]) == len(v["f1"]) == len(v["auc"]) == len(v["seconds"]) == 3
         assert all(0 <= g <= 1 for g in v["gmean"])
-    monkeypatch.setattr("sys.argv", ["ewgan_budget.py", str(data), "--jobs", "1"])
+    monkeypatch.setattr(
+        "sys.argv", ["ewgan_budget.py", str(data), "--jobs", "1", "--out", str(out)]
+    )
     monkeypatch.setattr(b, "ProcessPoolExecutor", _Serial)
     b.main()
-    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    doc = json.loads((out / "results.json").read_text())
     g = {n: next(r["mean"] for r in doc["rows"] if r["method"].endswith(f"@{n}") and
                  r["metric"] == "gmean") for n in (2, 4)}  # fmt: skip
     best = max(g.values())
-    assert doc["chosen_n_iter"] == min(n for n, v in g.items() if v >= best - b.CHOICE_RULE)
-    assert "**chosen**" in (tmp_path / "out" / "table.md").read_text()
+    assert doc["chosen"] == str(min(n for n, v in g.items() if v >= best - b.CHOICE_RULE))
+    assert "**chosen**" in (out / "table.md").read_text()
+
+
+def test_the_filter_study_chooses_among_ewgan_variants_only(tmp_path, monkeypatch):
+    """The peers are scored on the same inner splits as references, but never chosen, even
+    where they score best."""
+    b = load("ewgan_budget")
+    monkeypatch.setitem(b.STUDIES, "filter", {"safe": {"filter": "safe", "n_iter": 2},
+                                              "peer:ros": "ros"})  # fmt: skip
+    data = tmp_path / "keel"
+    data.mkdir()
+    _write_keel(data / "toy.dat")
+    r = b.run_set(data / "toy.dat", folds=3, study="filter", out=tmp_path / "out")
+    assert set(r["results"]) == {"safe", "peer:ros"}
+    summary = {"safe": {"gmean": 0.1, "f1": 0.1, "auc": 0.1},
+               "peer:ros": {"gmean": 0.9, "f1": 0.9, "auc": 0.9}}  # fmt: skip
+    assert b.choose("filter", summary) == "safe"
+    summary["other"] = {"gmean": 0.2, "f1": 0.0, "auc": 0.4}  # mean 0.2 > 0.1
+    assert b.choose("filter", summary) == "other"
 
 
 class _Serial:

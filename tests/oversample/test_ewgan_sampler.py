@@ -229,3 +229,36 @@ def test_the_support_filter_keeps_the_rows_near_the_minority():
         return y[np.linalg.norm(rows[:, None] - X[None], axis=2).argmin(1)].mean()
 
     assert nearest_is_minority(new_kept) == 1.0 > nearest_is_minority(new_plain)
+
+
+def test_safe_selection_keeps_the_draw_order_of_the_candidates_in_their_own_region():
+    from advkt.oversample.ewgan import safe_selection
+
+    real = np.array([[0.0, 0.0], [0.2, 0.0], [0.0, 0.2], [5.0, 5.0], [5.2, 5.0], [5.0, 5.2]])
+    own = np.array([True, True, True, False, False, False])
+    cand = np.array([[0.6, 0.6], [5.1, 5.1], [0.1, 0.1], [4.0, 4.0], [1.0, 1.0]])
+    # own share among the 3 nearest: 1, 0, 1, 0, 1 -> [0, 2, 4] as drawn, then the two in the
+    # majority's region by their distance to the nearest own row ([4, 4] nearer than [5.1, 5.1])
+    assert safe_selection(cand, real, own, k=3, chunk=2).tolist() == [0, 2, 4, 3, 1]
+
+
+def test_the_safe_filter_keeps_no_row_in_the_majority_region_and_more_spread_than_support():
+    X, y = _blobs(n_major=200, n_minor=40)
+    rows = {
+        f: EWGANOverSampler(n_iter=100, random_state=0, filter=f, pool=5).fit_resample(X, y)[0][
+            len(X) :
+        ]
+        for f in ("support", "safe")
+    }
+    assert len(rows["safe"]) == len(rows["support"]) == 160
+
+    def minority_share(r, k=5):
+        near = np.argsort(np.linalg.norm(r[:, None] - X[None], axis=2), axis=1)[:, :k]
+        return y[near].mean(1)
+
+    assert (minority_share(rows["safe"]) >= 0.5).all()
+    spread = lambda r: np.linalg.norm(r - r.mean(0), axis=1).mean()  # noqa: E731
+    assert spread(rows["safe"]) > spread(rows["support"]), (
+        spread(rows["safe"]),
+        spread(rows["support"]),
+    )

@@ -32,7 +32,11 @@ diagnosis of ``benchmarks/results/ewgan-diagnosis/`` (generated rows off the min
 many inside the majority's region): the generator draws ``pool`` times the rows a class needs,
 each candidate is scored in the encoded space by the share of class c among its k = 5 nearest
 real training rows, ties broken by the distance to its nearest real row of class c, and the
-best-scored candidates are kept.
+best-scored candidates are kept. ``filter="safe"`` (**ours**) scores the candidates the same way
+but only rejects those in another class's region (a share of class c below one half): the kept
+rows are the first survivors in the order drawn, a random sample of them, so the spread of the
+generator's rows inside class c's region is kept (the support filter keeps the candidates
+deepest inside it); if too few survive, the best-ranked of the others fill the count.
 """
 
 from __future__ import annotations
@@ -95,11 +99,12 @@ class EWGANOverSampler(BaseOverSampler):
         torch CPU threads during fit (restored afterwards); None leaves torch's setting.
     verbose : bool, default=False
         Show a progress bar.
-    filter : {"none", "support"}, default="none"
+    filter : {"none", "support", "safe"}, default="none"
         "none" keeps every generated row (paper); "support" keeps the best of ``pool`` times as
-        many candidates by their nearest real neighbours (ours; module docstring).
+        many candidates by their nearest real neighbours; "safe" keeps a random sample of those
+        not inside another class's region (both ours; module docstring).
     pool : int, default=5
-        Candidates drawn per row kept, with ``filter="support"``.
+        Candidates drawn per row kept, with ``filter="support"`` or ``"safe"``.
 
     Attributes
     ----------
@@ -136,7 +141,7 @@ class EWGANOverSampler(BaseOverSampler):
         "device": [str],
         "n_threads": [Interval(numbers.Integral, 1, None, closed="left"), None],
         "verbose": ["boolean"],
-        "filter": [StrOptions({"none", "support"})],
+        "filter": [StrOptions({"none", "support", "safe"})],
         "pool": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
@@ -333,8 +338,9 @@ class EWGANOverSampler(BaseOverSampler):
     ) -> tuple[np.ndarray, np.ndarray]:
         generator.eval()
         xs, ys = [np.empty((0, encoder.n_features))], [np.empty(0, dtype=classes.dtype)]
-        real = encoder.transform(X.astype(np.float64)) if self.filter == "support" else None
-        draws = self.pool if self.filter == "support" else 1
+        filtered = self.filter != "none"
+        real = encoder.transform(X.astype(np.float64)) if filtered else None
+        draws = self.pool if filtered else 1
         for cls, n_new in self.sampling_strategy_.items():
             if n_new <= 0:
                 continue
@@ -343,7 +349,8 @@ class EWGANOverSampler(BaseOverSampler):
             z = torch.randn(n_new * draws, self.noise_dim, device=dev)
             out = generator(z, lab).cpu().numpy()
             if real is not None:
-                out = out[support_ranking(out, real, y == cls)[:n_new]]
+                pick = support_ranking if self.filter == "support" else safe_selection
+                out = out[pick(out, real, y == cls)[:n_new]]
             xs.append(encoder.inverse(out.astype(np.float64)))
             ys.append(np.full(n_new, cls, dtype=classes.dtype))
         return np.vstack(xs), np.concatenate(ys)
@@ -355,6 +362,27 @@ def support_ranking(
     """Indices of ``candidates`` (M, D), best first: by the share of ``own`` rows (a boolean mask
     of ``real``, (N, D)) among each candidate's k nearest real rows, then by the distance to its
     nearest own row (Euclidean, in the encoded space). Distances ``chunk`` candidates at a time."""
+    share, d_own = neighbour_scores(candidates, real, own, k, chunk)
+    return np.lexsort((d_own, -share))  # a higher share first, then a smaller distance
+
+
+def safe_selection(
+    candidates: np.ndarray, real: np.ndarray, own: np.ndarray, k: int = 5, chunk: int = 2048
+) -> np.ndarray:
+    """Indices of ``candidates``: first, in the order given, those whose share of ``own`` rows
+    among their k nearest real rows is at least one half; then the others as
+    :func:`support_ranking` orders them."""
+    share, d_own = neighbour_scores(candidates, real, own, k, chunk)
+    safe = np.flatnonzero(share >= 0.5)
+    rest = np.flatnonzero(share < 0.5)
+    return np.concatenate([safe, rest[np.lexsort((d_own[rest], -share[rest]))]])
+
+
+def neighbour_scores(
+    candidates: np.ndarray, real: np.ndarray, own: np.ndarray, k: int = 5, chunk: int = 2048
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's share of ``own`` rows among its k nearest ``real`` rows, and its distance
+    to the nearest own row."""
     ref = torch.as_tensor(real, dtype=torch.float32)
     mask = torch.as_tensor(own, dtype=torch.bool)
     k = min(k, ref.shape[0])
@@ -364,5 +392,4 @@ def support_ranking(
         near = d.topk(k, dim=1, largest=False).indices
         shares.append(mask[near].float().mean(1))
         dists.append(d[:, mask].min(1).values)
-    share, d_own = torch.cat(shares).numpy(), torch.cat(dists).numpy()
-    return np.lexsort((d_own, -share))  # a higher share first, then a smaller distance
+    return torch.cat(shares).numpy(), torch.cat(dists).numpy()
