@@ -5,8 +5,9 @@ Two commands pointed at the same run folder (two ``advkt compare`` over one ``--
 once. :func:`hold` takes an exclusive lock on ``.<run>.lock`` beside the folder (so that a failed
 set-up still leaves no run folder) and fails at once with :class:`RunBusyError` if another
 process holds it. The kernel drops the lock when its process ends, even by a kill, so a crashed
-run never blocks the next one; the file is removed on release. Where ``fcntl`` is missing
-(Windows) nothing is locked.
+run never blocks the next one; the file is removed on release. :func:`exclusive` is the
+waiting form, for work that others should queue behind rather than refuse (a shared cache being
+written). Where ``fcntl`` is missing (Windows) nothing is locked.
 """
 
 from __future__ import annotations
@@ -63,4 +64,19 @@ def hold(run_dir: str | Path) -> Iterator[None]:
         yield
     finally:
         path.unlink(missing_ok=True)
+        os.close(fd)  # releases the lock
+
+
+@contextmanager
+def exclusive(path: str | Path) -> Iterator[None]:
+    """Block until this process holds an exclusive lock on ``path`` (created if missing, left in
+    place), held for the duration of the block; the kernel drops it when the process ends."""
+    if fcntl is None:
+        yield
+        return
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
         os.close(fd)  # releases the lock

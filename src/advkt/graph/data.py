@@ -14,22 +14,16 @@ import hashlib
 import os
 import pickle
 import random
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-try:
-    import fcntl
-except ImportError:  # pragma: no cover - not on Linux or macOS
-    fcntl = None
-
 from advkt.data.base import DataError
 from advkt.data.cache import cache_dir as library_cache_dir
 from advkt.data.cifar import RestrictedUnpickler
+from advkt.engine.lock import exclusive
 
 PLANETOID = {"Cora": "cora", "CiteSeer": "citeseer"}
 _SUFFIXES = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
@@ -80,23 +74,8 @@ def load_planetoid(name: str, root: str | Path | None = None, cache: str | Path 
         tmp.unlink(missing_ok=True)
         tmp.symlink_to((raw / f"ind.{stem}.{s}").resolve())
         os.replace(tmp, dst)
-    with _exclusive(work / ".process.lock"):  # PyG writes processed/ in place: one at a time
+    with exclusive(work / ".process.lock"):  # PyG writes processed/ in place: one at a time
         return Planetoid(str(work), name)[0]
-
-
-@contextmanager
-def _exclusive(path: Path) -> Iterator[None]:
-    """Block until this process holds an exclusive lock on ``path`` (nothing where ``fcntl``
-    is missing); the kernel drops it when the process ends, even by a kill."""
-    if fcntl is None:  # pragma: no cover - not on Linux or macOS
-        yield
-        return
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
 
 
 def planetoid_cache(name: str, raw: Path, cache: str | Path | None = None) -> Path:
