@@ -71,8 +71,8 @@ def test_every_run_is_recorded_an_interrupted_one_continues_and_the_report_reads
                         attack={"attack": "pgd", "eps": 0.3, "steps": 2, "step_size": 0.15},
                         rates=[1, 5])  # fmt: skip
     args = _args(bench, suite, tmp_path)
-    assert bench.plan(suite, 1, [1, 5]) == [  # ADMM has nothing to prune at rate 1
-        ("adv+magnitude", 1, 1), ("ours (robust l1)", 1, 1),
+    assert bench.plan(suite, 1, [1, 5]) == [  # every method at every rate, the dense one too
+        ("adv+magnitude", 1, 1), ("admm", 1, 1), ("ours (robust l1)", 1, 1),
         ("adv+magnitude", 5, 1), ("admm", 5, 1), ("ours (robust l1)", 5, 1),
     ]  # fmt: skip
 
@@ -81,7 +81,7 @@ def test_every_run_is_recorded_an_interrupted_one_continues_and_the_report_reads
 
     def killed_in_the_third_runs_second_epoch(run, epoch):
         calls.append((run.run_dir.name, epoch))
-        if len({name for name, _ in calls}) == 4 and epoch == 1:  # teacher, two runs, then this
+        if len({name for name, _ in calls}) == 5 and epoch == 1:  # teacher, 3 runs, then this
             raise KeyboardInterrupt
         return real_epoch(run, epoch)
 
@@ -89,7 +89,7 @@ def test_every_run_is_recorded_an_interrupted_one_continues_and_the_report_reads
     with pytest.raises(KeyboardInterrupt):
         bench.accuracy(args)
     records = sorted(p.name for p in suite.records.iterdir())
-    assert records == ["peer0-r1-s1.json", "peer2-r1-s1.json", "teacher.json"]
+    assert records == ["peer0-r1-s1.json", "peer1-r1-s1.json", "peer2-r1-s1.json", "teacher.json"]
     killed = calls[-1][0]
     assert killed == "peer0-r5-s1"
 
@@ -98,7 +98,7 @@ def test_every_run_is_recorded_an_interrupted_one_continues_and_the_report_reads
     assert calls[0] == (killed, 1)  # continued from its first epoch's checkpoint
     assert {name for name, _ in calls} == {killed, "peer1-r5-s1", "peer2-r5-s1"}
     runs = {p.name: json.loads(p.read_text()) for p in suite.records.glob("*-s1.json")}
-    assert len(runs) == 5
+    assert len(runs) == 6
     teacher = json.loads((suite.records / "teacher.json").read_text())
     assert 0 <= teacher["robust_acc"] <= teacher["clean_acc"] <= 100 and teacher["epochs"] == 2
     for r in runs.values():
