@@ -60,19 +60,31 @@ def cache() -> Path:
     return Path(base) / "afrnet-cifar10-zsl"
 
 
+def cnn_recipe(split: str):
+    """The split's seen-class CNN recipe (the split's pair excluded, named after the split)."""
+    from advkt.recipe import load_recipe
+    from advkt.zsl.cifar10 import SPLITS
+
+    recipe = load_recipe(RECIPE, [f"data.args.exclude={json.dumps(list(SPLITS[split]))}"])
+    return recipe.model_copy(update={"name": f"resnet8_seen-{split}"})
+
+
+def cnn_run(split: str) -> Path:
+    """The run folder :func:`train_cnn` trains the split's CNN into (``run_one``'s layout)."""
+    recipe = cnn_recipe(split)
+    return cache() / "cnn" / f"{recipe.name}-s{recipe.seed}"
+
+
 def train_cnn(split: str) -> dict:
     """The split's seen-class CNN (trained, continued or reused) and its record."""
     import torch
 
     torch.set_num_threads(1)
-    from advkt.recipe import load_recipe
     from advkt.report.compare import run_one
     from advkt.zsl.cifar10 import SPLITS
 
     record = OUT / f"cnn-{split}.json"
-    recipe = load_recipe(RECIPE, [f"data.args.exclude={json.dumps(list(SPLITS[split]))}"])
-    recipe = recipe.model_copy(update={"name": f"resnet8_seen-{split}"})
-    summary = run_one(recipe, cache() / "cnn")
+    summary = run_one(cnn_recipe(split), cache() / "cnn")
     out = {"split": split, "unseen": list(SPLITS[split]), "recipe": str(RECIPE.relative_to(ROOT)),
            "seen_test_acc": summary["test_acc"], "epochs": summary["epochs"],
            "wall_time_s": summary["wall_time_s"]}  # fmt: skip
@@ -89,8 +101,7 @@ def task(split: str, validation: bool = False):
     from advkt.zsl.cifar10 import SPLITS, semantics, task_from_run
 
     if split not in _TASKS:
-        run = cache() / "cnn" / "runs" / f"resnet8_seen-{split}-s0"
-        _TASKS[split] = task_from_run(run, SPLITS[split], semantics()).minmax()
+        _TASKS[split] = task_from_run(cnn_run(split), SPLITS[split], semantics()).minmax()
     t = _TASKS[split]
     return t.validation(2, seed=0) if validation else t
 

@@ -47,3 +47,13 @@ def test_sweep_choose_fit_and_report(tmp_path, monkeypatch):
     assert r["split"] == "s" and r["seeds"] == [1, 2] and len(r["values"]) == 2
     table = (tmp_path / "table.md").read_text()
     assert "AFRNet − eszsl, zsl_top1" in table and "| afrnet-no-residual |" in table
+
+
+def test_the_task_reads_the_cnn_from_the_folder_its_training_writes(tmp_path, monkeypatch):
+    bench = load("afrnet_cifar10_zsl")
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path))
+    recipe = bench.cnn_recipe("cat-truck")
+    assert recipe.data.args["exclude"] == ["cat", "truck"] and recipe.seed == 0
+    # run_one trains a recipe into <runs_dir>/<name>-s<seed>; train_cnn's runs_dir is cache/cnn
+    want = tmp_path / "afrnet-cifar10-zsl" / "cnn" / "resnet8_seen-cat-truck-s0"
+    assert bench.cnn_run("cat-truck") == want
