@@ -57,10 +57,7 @@ def _digits(root: Path, domain: str, part: str) -> TensorData:
     from advkt.data import mnist, usps
 
     d = (mnist.mnist if domain == "mnist" else usps.usps)(root, part)
-    x = d.x
-    if x.shape[-1] != 28:  # USPS 16 x 16 -> 28 x 28
-        x = torch.nn.functional.interpolate(x.float(), size=(28, 28), mode="bilinear")
-        x = x.round().clamp(0, 255).to(torch.uint8)
+    x = usps.to_size(d.x, 28)  # USPS 16 x 16 -> 28 x 28
     return TensorData(x, d.y, 10, (0.5,), (0.5,), {}, f"digits/{domain}")
 
 

@@ -56,6 +56,15 @@ def read_usps(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return images.reshape(-1, 16, 16), labels.astype(np.int64)
 
 
+def to_size(x: torch.Tensor, size: int = 28) -> torch.Tensor:
+    """uint8 digit images (N, 1, H, W) resized to size x size (bilinear, rounded back to uint8);
+    images already that size are returned as they are. USPS 16 x 16 -> MNIST's 28 x 28."""
+    if x.shape[-2:] == (size, size):
+        return x
+    y = torch.nn.functional.interpolate(x.float(), size=(size, size), mode="bilinear")
+    return y.round().clamp(0, 255).to(torch.uint8)
+
+
 @register_dataset("usps")
 def usps(root: str | Path, split: str = "train", download: bool = False, **kw) -> TensorData:
     """USPS ``split`` ("train": 7,291, "test": 2,007) as uint8 (N, 1, 16, 16), labels 0-9."""

@@ -3,7 +3,9 @@ al., CVPR 2017), as their reference code builds them, with the base width ``widt
 ``ngf`` / ``ndf`` = 64) as a parameter: ``width=32`` a teacher, 16 and 8 its ½ and ¼ students.
 
 - :class:`ResnetGenerator` (CycleGAN): c7s1-w, d2w, d4w, ``blocks`` residual blocks of 4w, u2w,
-  uw, c7s1-C; reflection padding, instance norm, ReLU, tanh output in [-1, 1].
+  uw, c7s1-C; reflection padding, instance norm, ReLU, tanh output in [-1, 1]; with
+  ``features=True`` also the encoder's, the residual blocks' and the first upsampling's outputs
+  (what intermediate-feature distillation reads).
 - :class:`UnetGenerator` (pix2pix): ``depth`` stride-2 4x4 encoder convolutions (w, 2w, 4w, 8w,
   8w, ...) with LeakyReLU 0.2, a mirrored decoder of transposed convolutions with skip
   connections, ReLU and dropout 0.5 on the decoder's 8w → 8w levels (as pix2pix: none below
@@ -55,7 +57,12 @@ class ResnetGenerator(nn.Module):
                 nn.InstanceNorm2d(w * m * 2),
                 nn.ReLU(True),
             ]
+        enc = len(layers)
         layers += [_ResBlock(4 * w) for _ in range(blocks)]
+        # the features a distiller reads: after the encoder, the residual blocks, the first
+        # upsampling (4w, 4w, 2w channels at 1/4, 1/4, 1/2 of the size)
+        self.taps = (enc, enc + blocks, enc + blocks + 3)
+        self.tap_channels = (4 * w, 4 * w, 2 * w)
         for m in (4, 2):  # two stride-2 upsamplings
             layers += [
                 nn.ConvTranspose2d(w * m, w * m // 2, 3, 2, 1, output_padding=1),
@@ -65,8 +72,16 @@ class ResnetGenerator(nn.Module):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(w, out_channels, 7), nn.Tanh()]
         self.net = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    def forward(self, x: torch.Tensor, features: bool = False):
+        """The translated image, or with ``features`` (image, [the three tapped features])."""
+        if not features:
+            return self.net(x)
+        feats = []
+        for i, layer in enumerate(self.net):
+            if i in self.taps:
+                feats.append(x)
+            x = layer(x)
+        return x, feats
 
 
 class _UnetBlock(nn.Module):

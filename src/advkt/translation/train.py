@@ -1,0 +1,302 @@
+r"""Training image translators and distilling their generators (issue #19, ``gan_distill.md``).
+
+Unpaired domains A and B as float images in [-1, 1], (N, C, H, W). Every loop here runs in
+epochs of ``len(A) // batch`` steps (A's images in a seeded random order, B's drawn at random),
+writes a checkpoint at the end of each epoch into ``run_dir`` (:mod:`advkt.engine.checkpoint`:
+safetensors, written atomically) and continues from it when called again.
+
+**CycleGAN** (Zhu et al. 2017; :func:`fit_cyclegan`; the teacher, and the students trained from
+scratch): generators G: A → B, F: B → A, PatchGAN critics D_A, D_B, LSGAN, image pools of 50,
+
+.. math::
+    L_G = (D_B(G(a)) - 1)^2 + (D_A(F(b)) - 1)^2 + \lambda(|F(G(a)) - a| + |G(F(b)) - b|)
+        + \tfrac{\lambda}{2}(|G(b) - b| + |F(a) - a|),\quad \lambda = 10,
+
+D_B, D_A by :func:`advkt.translation.losses.lsgan_d` on real images against pooled fakes; Adam
+2e-4, β = (0.5, 0.999), constant for the first half of the epochs and linearly to 0 over the
+second (CycleGAN's schedule).
+
+**Distilling G** (:func:`fit_student`) into a student G_S: A → B of a smaller width, the teacher's
+G = G_T frozen; every method with Adam 2e-4 (0.5, 0.999) and the same schedule and epochs:
+
+- ``pixel`` (Aguinaldo et al. 2019): :math:`L = |G_S(a) - G_T(a)|` (L1, **ours**; their loss
+  between outputs was not at hand);
+- ``feature`` (as GAN Compression, Li et al. 2020, without its search): the pixel term plus
+  :math:`\sum_l \lVert P_l(f^S_l) - f^T_l\rVert^2` over the generators' three tapped features
+  (:class:`~advkt.translation.networks.ResnetGenerator`), P_l learned 1x1 convolutions;
+- ``ours`` (Chen et al. 2020; **third-party** weights, ``gan_distill.md``): a student critic D_S
+  (a PatchGAN of the student's width) for which real images *and* the teacher's outputs are
+  real and the student's are fake, and
+
+  .. math::
+      L_{G_S} = w_{gan}(D_S(G_S(a)) - 1)^2 + |G_S(a) - G_T(a)|
+          + w_{feat} \sum_l |\phi_l(G_S(a)) - \phi_l(G_T(a))|
+          + w_{gram} \sum_l \lVert \mathrm{Gram}(\phi_l(G_S(a))) - \mathrm{Gram}(\phi_l(G_T(a)))
+            \rVert^2,
+
+  :math:`L_{D_S} = \tfrac12[\overline{(D_S(r) - 1)^2} + \overline{D_S(G_S(a))^2}]`, the first
+  mean over r in {b, G_T(a)} (:func:`~advkt.translation.losses.lsgan_d`), φ_l the outputs of the
+  frozen teacher critic D_B's first three blocks (**ours**: a network the library trains itself, not
+  a downloaded VGG), Gram(f) = f fᵀ / (C H W); w_gan = 1e-3, w_feat = 1, w_gram = 1e5
+  (third-party). ``teacher_as_real=False`` (switch) shows D_S only real images as real.
+  The triplet term the paper's text recalls is not implemented (unverified).
+- ``scratch``: no teacher at all: a CycleGAN pair of the student's width (:func:`fit_cyclegan`).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from advkt.engine import checkpoint
+from advkt.translation.losses import ImagePool, l1, lsgan_d, lsgan_g
+from advkt.translation.networks import PatchDiscriminator, ResnetGenerator
+
+DISTILLERS = ("pixel", "feature", "ours")
+METHODS = ("scratch", *DISTILLERS)
+
+
+@dataclass
+class Schedule:
+    epochs: int = 20
+    batch: int = 32
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.999)
+
+    def factor(self, epoch: int) -> float:
+        """CycleGAN's learning-rate factor: 1 for the first half, then linearly to 0."""
+        half = self.epochs // 2
+        return 1.0 if epoch < half else 1.0 - (epoch - half) / max(1, self.epochs - half)
+
+
+class CycleGAN(nn.Module):
+    """G: A → B (``student``, the generator a run is judged by), F: B → A, D_A, D_B."""
+
+    def __init__(self, channels: int = 1, width: int = 32, blocks: int = 6) -> None:
+        super().__init__()
+        self.spec = {"name": "resnet_generator", "channels": channels, "width": width,
+                     "blocks": blocks}  # fmt: skip
+        self.student = ResnetGenerator(channels, channels, width, blocks)
+        self.g_ba = ResnetGenerator(channels, channels, width, blocks)
+        self.d_a = PatchDiscriminator(channels, width)
+        self.d_b = PatchDiscriminator(channels, width)
+
+
+class Distiller(nn.Module):
+    """A student G_S (``student``) with what its method trains beside it: the 1x1 projections
+    (``feature``) or the student critic (``ours``). The frozen teacher is held apart."""
+
+    def __init__(self, method: str, teacher: ResnetGenerator, width: int, blocks: int = 6):
+        super().__init__()
+        if method not in DISTILLERS:
+            raise ValueError(f"unknown distiller {method!r}; valid: {', '.join(DISTILLERS)}")
+        c = teacher.net[1].in_channels
+        self.method = method
+        self.spec = {"name": "resnet_generator", "channels": c, "width": width, "blocks": blocks}
+        self.student = ResnetGenerator(c, c, width, blocks)
+        if method == "feature":
+            self.proj = nn.ModuleList(
+                nn.Conv2d(cs, ct, 1)
+                for cs, ct in zip(self.student.tap_channels, teacher.tap_channels)
+            )
+        if method == "ours":
+            self.d_s = PatchDiscriminator(c, width)
+
+
+def gram(f: torch.Tensor) -> torch.Tensor:
+    """Gram matrices (N, C, C) of features (N, C, H, W), divided by C·H·W."""
+    n, c = f.shape[:2]
+    flat = f.reshape(n, c, -1).float()
+    return flat @ flat.transpose(1, 2) / flat[0].numel()
+
+
+def critic_features(d: PatchDiscriminator, x: torch.Tensor, blocks: int = 3) -> list[torch.Tensor]:
+    """The outputs of a PatchGAN critic's first ``blocks`` LeakyReLU blocks."""
+    feats = []
+    for layer in d.net:
+        x = layer(x)
+        if isinstance(layer, nn.LeakyReLU):
+            feats.append(x)
+            if len(feats) == blocks:
+                break
+    return feats
+
+
+def _adam(params, sched: Schedule) -> torch.optim.Adam:
+    return torch.optim.Adam(params, lr=sched.lr, betas=sched.betas)
+
+
+def _resume(model, opts, pools, run_dir) -> tuple[int, list[dict]]:
+    """(first epoch to train, the log so far): the model, optimisers, image pools and random
+    state restored from ``run_dir``'s last checkpoint, so that a resumed run is bit-exact."""
+    if run_dir is None or not checkpoint.has_checkpoint(run_dir):
+        return 0, []
+    state, _ = checkpoint.load_resumable(model, run_dir)
+    for name, opt in opts.items():
+        opt.load_state_dict(state["optim"][name])
+    for name, pool in pools.items():
+        pool.images = list(state["pools"][name])
+    torch.set_rng_state(state["rng"])
+    return state["epoch"] + 1, state["log"]
+
+
+def _batches(a: torch.Tensor, b: torch.Tensor, batch: int):
+    order = torch.randperm(len(a))
+    for i in range(len(a) // batch):
+        yield a[order[i * batch : (i + 1) * batch]], b[torch.randint(len(b), (batch,))]
+
+
+def _run(model, opts, run_dir, sched, step, a, b, quiet, pools=None):
+    """Train ``step(xa, xb) -> {loss name: float}`` for the epochs left, a checkpoint after
+    each; ``model.log`` gets the per-epoch mean losses and seconds."""
+    pools = pools or {}
+    start, log = _resume(model, opts, pools, run_dir)
+    for epoch in range(start, sched.epochs):
+        for opt in opts.values():
+            for g in opt.param_groups:
+                g["lr"] = sched.lr * sched.factor(epoch)
+        t0, sums, n = time.perf_counter(), {}, 0
+        model.train()
+        for xa, xb in _batches(a, b, sched.batch):
+            for k, v in step(xa, xb).items():
+                sums[k] = sums.get(k, 0.0) + v
+            n += 1
+        entry = {"epoch": epoch, "seconds": time.perf_counter() - t0,
+                 **{k: v / max(n, 1) for k, v in sums.items()}}  # fmt: skip
+        bad = [k for k, v in entry.items() if not math.isfinite(v)]
+        if bad:
+            raise FloatingPointError(
+                f"translation: the {bad[0]} loss became {entry[bad[0]]} in epoch {epoch + 1}: "
+                "the adversarial game diverged; lower the learning rate or the GAN weight"
+            )
+        log.append(entry)
+        if not quiet:
+            print(f"epoch {epoch + 1}/{sched.epochs} " + " ".join(
+                f"{k} {v:.4f}" for k, v in entry.items() if k != "epoch"),
+                file=sys.stderr, flush=True)  # fmt: skip
+        if run_dir is not None:
+            state = {"epoch": epoch, "log": log, "rng": torch.get_rng_state(),
+                     "optim": {k: o.state_dict() for k, o in opts.items()},
+                     "pools": {k: list(p.images) for k, p in pools.items()}}  # fmt: skip
+            checkpoint.save(run_dir, f"epoch{epoch + 1:04d}", model, model.spec, state)
+    model.log = log
+    return model.eval()
+
+
+def fit_cyclegan(
+    a: torch.Tensor,
+    b: torch.Tensor,
+    width: int = 32,
+    sched: Schedule | None = None,
+    seed: int = 0,
+    run_dir: str | Path | None = None,
+    cycle: float = 10.0,
+    blocks: int = 6,
+    quiet: bool = True,
+) -> CycleGAN:
+    """Train (or continue) a CycleGAN between A and B; its ``student`` is G: A → B."""
+    sched = sched or Schedule()
+    torch.manual_seed(seed)
+    m = CycleGAN(a.shape[1], width, blocks)
+    opts = {"g": _adam([*m.student.parameters(), *m.g_ba.parameters()], sched),
+            "d": _adam([*m.d_a.parameters(), *m.d_b.parameters()], sched)}  # fmt: skip
+    pool_a, pool_b = ImagePool(50), ImagePool(50)
+
+    def step(xa, xb):
+        fake_b, fake_a = m.student(xa), m.g_ba(xb)
+        for d in (m.d_a, m.d_b):
+            d.requires_grad_(False)
+        adv = lsgan_g(m.d_b(fake_b)) + lsgan_g(m.d_a(fake_a))
+        cyc = l1(m.g_ba(fake_b), xa) + l1(m.student(fake_a), xb)
+        idt = l1(m.student(xb), xb) + l1(m.g_ba(xa), xa)
+        loss_g = adv + cycle * cyc + 0.5 * cycle * idt
+        opts["g"].zero_grad(set_to_none=True)
+        loss_g.backward()
+        opts["g"].step()
+        for d in (m.d_a, m.d_b):
+            d.requires_grad_(True)
+        loss_d = lsgan_d(m.d_b(xb), m.d_b(pool_b.query(fake_b))) + lsgan_d(
+            m.d_a(xa), m.d_a(pool_a.query(fake_a))
+        )
+        opts["d"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        opts["d"].step()
+        return {"g_adv": adv.item(), "cycle": cyc.item(), "d": loss_d.item()}
+
+    run_dir = None if run_dir is None else Path(run_dir)
+    return _run(m, opts, run_dir, sched, step, a, b, quiet, {"a": pool_a, "b": pool_b})
+
+
+def fit_student(
+    method: str,
+    teacher: CycleGAN,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    width: int,
+    sched: Schedule | None = None,
+    seed: int = 0,
+    run_dir: str | Path | None = None,
+    w_gan: float = 1e-3,
+    w_feat: float = 1.0,
+    w_gram: float = 1e5,
+    teacher_as_real: bool = True,
+    quiet: bool = True,
+) -> nn.Module:
+    """Train (or continue) a student G_S: A → B of ``width`` by ``method`` (:data:`METHODS`);
+    returns the module whose ``student`` is G_S."""
+    sched = sched or Schedule()
+    blocks = teacher.spec["blocks"]
+    if method == "scratch":
+        return fit_cyclegan(a, b, width, sched, seed, run_dir, blocks=blocks, quiet=quiet)
+    torch.manual_seed(seed)
+    g_t, d_t = teacher.student.eval(), teacher.d_b.eval()
+    for p in (*g_t.parameters(), *d_t.parameters()):
+        p.requires_grad_(False)
+    m = Distiller(method, g_t, width, blocks)
+    opts = {"g": _adam([p for n, p in m.named_parameters() if not n.startswith("d_s.")], sched)}
+    if method == "ours":
+        opts["d"] = _adam(m.d_s.parameters(), sched)
+
+    def step(xa, xb):
+        with torch.no_grad():
+            out_t, f_t = g_t(xa, features=True)
+        out_s, f_s = m.student(xa, features=True)
+        pix = l1(out_s, out_t)
+        stats, loss = {"pixel": pix.item()}, pix
+        if method == "feature":
+            feat = sum((p(fs).float() - ft).pow(2).mean() for p, fs, ft in zip(m.proj, f_s, f_t))
+            stats["feature"], loss = feat.item(), loss + feat
+        if method == "ours":
+            with torch.no_grad():
+                phi_t = critic_features(d_t, out_t)
+            phi_s = critic_features(d_t, out_s)
+            feat = sum(l1(s, t) for s, t in zip(phi_s, phi_t))
+            gr = sum((gram(s) - gram(t)).pow(2).mean() for s, t in zip(phi_s, phi_t))
+            m.d_s.requires_grad_(False)
+            adv = lsgan_g(m.d_s(out_s))
+            m.d_s.requires_grad_(True)
+            loss = loss + w_gan * adv + w_feat * feat + w_gram * gr
+            stats.update(feature=feat.item(), gram=gr.item(), g_adv=adv.item())
+        opts["g"].zero_grad(set_to_none=True)
+        loss.backward()
+        opts["g"].step()
+        if method == "ours":
+            fake = m.d_s(out_s.detach())
+            if teacher_as_real:
+                real = torch.cat([m.d_s(xb), m.d_s(out_t)])
+            else:
+                real = m.d_s(xb)
+            loss_d = lsgan_d(real, fake)
+            opts["d"].zero_grad(set_to_none=True)
+            loss_d.backward()
+            opts["d"].step()
+            stats["d"] = loss_d.item()
+        return stats
+
+    return _run(m, opts, None if run_dir is None else Path(run_dir), sched, step, a, b, quiet)
