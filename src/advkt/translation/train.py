@@ -22,7 +22,8 @@ G = G_T frozen; every method with Adam 2e-4 (0.5, 0.999) and the same schedule a
 - ``pixel`` (Aguinaldo et al. 2019): :math:`L = |G_S(a) - G_T(a)|` (L1, **ours**; their loss
   between outputs was not at hand);
 - ``feature`` (as GAN Compression, Li et al. 2020, without its search): the pixel term plus
-  :math:`\sum_l \lVert P_l(f^S_l) - f^T_l\rVert^2` over the generators' three tapped features
+  :math:`w_{feat}\sum_l \lVert P_l(f^S_l) - f^T_l\rVert^2` (means over the entries) over the
+  generators' three tapped features
   (:class:`~advkt.translation.networks.ResnetGenerator`), P_l learned 1x1 convolutions;
 - ``ours`` (Chen et al. 2020; **third-party** weights, ``gan_distill.md``): a student critic D_S
   (a PatchGAN of the student's width) for which real images *and* the teacher's outputs are
@@ -271,7 +272,7 @@ def fit_student(
         stats, loss = {"pixel": pix.item()}, pix
         if method == "feature":
             feat = sum((p(fs).float() - ft).pow(2).mean() for p, fs, ft in zip(m.proj, f_s, f_t))
-            stats["feature"], loss = feat.item(), loss + feat
+            stats["feature"], loss = feat.item(), loss + w_feat * feat
         if method == "ours":
             with torch.no_grad():
                 phi_t = critic_features(d_t, out_t)

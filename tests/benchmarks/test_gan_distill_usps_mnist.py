@@ -1,0 +1,79 @@
+"""The GAN-distillation benchmark script end to end on tiny random domains (no real digits): the
+teacher and the sweep recorded, the choices, the best peer's extra seeds, everything read back on
+a rerun, and the report's rows."""
+
+from __future__ import annotations
+
+import json
+
+import torch
+
+from advkt.translation.digits import train_judge
+from tests.benchmarks.scripts import load
+
+
+def _tiny() -> dict:
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(30) % 10
+    a = torch.rand(30, 1, 28, 28, generator=g) * 2 - 1
+    b = (torch.rand(30, 1, 28, 28, generator=g) * 2 - 1).clamp(-1, 0.3)
+    return {"a": a[:16], "b": b, "a_val": a[16:24], "y_val": y[16:24], "a_test": a[24:],
+            "y_test": y[24:], "b_test": b,
+            "judge": train_judge(b, y, epochs=1, use_cache=False)}  # fmt: skip
+
+
+def test_the_benchmark_end_to_end_and_read_back(tmp_path, monkeypatch):
+    bench = load("gan_distill_usps_mnist")
+    monkeypatch.setattr(bench, "OUT", tmp_path / "out")
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(bench, "_DATA", _tiny())
+    monkeypatch.setattr(bench, "SWEEP", {"scratch": None, "pixel": None,
+                                         "feature": ("w_feat", (0.1, 1.0)),
+                                         "ours": ("w_gram", (1e3, 1e4))})  # fmt: skip
+
+    def cost(g, ref=None):  # the real one times every generator: slow, and tested elsewhere
+        return {"params": sum(p.numel() for p in g.parameters()), "macs": 1,
+                "latency_b64_over_teacher": 0.5}  # fmt: skip
+
+    monkeypatch.setattr(bench, "cost", cost)
+    real_schedule = bench.schedule
+    monkeypatch.setattr(bench, "schedule", lambda epochs: real_schedule(epochs).__class__(
+        epochs=epochs, batch=8))  # fmt: skip
+    monkeypatch.setattr("sys.argv", ["x", "--teacher-width", "4", "--epochs", "1",
+                                     "--workers", "1"])  # fmt: skip
+    bench.main()
+    out = tmp_path / "out"
+    assert len(list((out / "sweep-runs").iterdir())) == 4
+    sweep = json.loads((out / "sweep.json").read_text())
+    for method, key in (("feature", "w_feat"), ("ours", "w_gram")):
+        best = max((t for t in sweep["trials"] if t["method"] == method),
+                   key=lambda t: t["val_acc"])  # fmt: skip
+        assert sweep["chosen"][method] == best["args"] and key in best["args"]
+    res = json.loads((out / "results.json").read_text())
+    best_peer = res["best_peer"]
+    assert best_peer in ("scratch", "pixel", "feature")
+    acc = {(r["method"], r["width"]): r for r in res["rows"] if r["metric"] == "acc"}
+    assert acc[("ours", 1)]["seeds"] == [1, 2, 3] and acc[(best_peer, 1)]["seeds"] == [1, 2, 3]
+    assert acc[("ours", 2)]["seeds"] == [1, 2, 3]
+    others = {"scratch", "pixel", "feature"} - {best_peer}
+    assert all(acc[(m, w)]["seeds"] == [1] for m in others for w in (1, 2))
+    assert all(0 <= v <= 100 for r in acc.values() for v in r["values"])
+    assert (out / "samples.png").stat().st_size > 0
+    assert f"ours − {best_peer}" in (out / "table.md").read_text()
+    records = sorted(p.name for p in (out / "runs").iterdir())
+    before = {p: (out / "runs" / p).read_text() for p in records}
+    bench.main()  # everything recorded: read back, nothing retrained
+    assert {p: (out / "runs" / p).read_text() for p in records} == before
+
+
+def test_cost_counts_a_generators_parameters_and_macs_and_times_it_against_the_teacher():
+    from advkt.translation.networks import ResnetGenerator
+
+    bench = load("gan_distill_usps_mnist")
+    small, big = ResnetGenerator(1, 1, 1, blocks=1), ResnetGenerator(1, 1, 4, blocks=1)
+    c = bench.cost(small, big)
+    assert c["params"] == sum(p.numel() for p in small.parameters())
+    # the first 7x7 convolution alone: 1 -> 1 channel over 28 x 28 outputs
+    assert c["macs"] >= 49 * 28 * 28
+    assert bench.cost(big)["macs"] > 4 * c["macs"]  # 4x the width: far more than 4x the MACs
+    assert c["latency_b1_ms"] > 0 and c["latency_b64_over_teacher"] > 0
