@@ -91,8 +91,12 @@ def teacher(width: int, epochs: int):
 def cost(generator, reference=None) -> dict:
     """Parameters, MACs and latency of a generator (and the same of ``reference`` measured
     right after it, in the same process, for the ratio)."""
+    import copy
+
     from advkt.models.profile import count_flops, count_params, latency_ms
 
+    generator = copy.deepcopy(generator).cpu()  # CPU latency, wherever it was trained
+    reference = None if reference is None else copy.deepcopy(reference).cpu()
     out = {"params": count_params(generator), "macs": count_flops(generator, (1, 28, 28)) // 2,
            "latency_b1_ms": latency_ms(generator, (1, 28, 28), batch=1),
            "latency_b64_ms": latency_ms(generator, (1, 28, 28), batch=64)}  # fmt: skip

@@ -117,3 +117,20 @@ def test_translation_scores_against_direct_computations():
     assert abs(same["frechet"]) < 1e-3  # translated = real: the two feature sets are the same
     flipped = translation_scores(nn.Identity(), judge, -x, y, x)
     assert flipped["frechet"] > 1.0
+
+
+def test_the_triplet_term_pulls_toward_the_teacher_and_pushes_from_other_inputs():
+    t = torch.randn(4, 3, 2, 2, generator=torch.Generator().manual_seed(0))
+    assert ((t - t.roll(1, 0)).pow(2).flatten(1).mean(1) > 0.5).all()  # others farther than m
+    assert tr.triplet(t, t, margin=0.5).item() == 0.0  # at the teacher, far from the others
+    same = torch.ones(4, 3, 2, 2)
+    # all student outputs alike and away from the teacher's: distance to the teacher + margin
+    expect = (same - t).pow(2).flatten(1).mean(1) + 0.5
+    assert torch.allclose(tr.triplet(same, t, margin=0.5), expect.mean())
+
+
+def test_ours_with_the_triplet_switch_logs_the_term():
+    a, b = _domains()
+    teacher = tr.fit_cyclegan(a, b, width=2, sched=tr.Schedule(epochs=1, batch=4), blocks=1)
+    s = tr.fit_student("ours", teacher, a, b, 2, tr.Schedule(epochs=1, batch=4), w_tri=1.0)
+    assert s.log[0]["triplet"] >= 0

@@ -45,25 +45,34 @@ def _judge_model() -> nn.Module:
 
 
 def train_judge(
-    x: torch.Tensor, y: torch.Tensor, epochs: int = 4, seed: int = 0, use_cache: bool = True
+    x: torch.Tensor,
+    y: torch.Tensor,
+    epochs: int = 4,
+    seed: int = 0,
+    use_cache: bool = True,
+    device: str = "auto",
 ) -> nn.Module:
-    """LeNet-5 on (x, y) (Adam 1e-3, batch 128), frozen, in eval mode; cached by the data's
-    digest and the settings."""
+    """LeNet-5 on (x, y) (Adam 1e-3, batch 128), frozen, in eval mode, on ``device``; cached by
+    the data's digest and the settings."""
     import hashlib
 
     from advkt.data.cache import cached_tensors
+    from advkt.engine.run import pick_device
+
+    dev = pick_device(device)
 
     key = hashlib.sha256(x.numpy().tobytes() + y.numpy().tobytes())
     key.update(f"lenet5-adam1e-3-b128-e{epochs}-s{seed}".encode())
 
     def fit() -> dict[str, torch.Tensor]:
         torch.manual_seed(seed)
-        model = _judge_model()
+        model = _judge_model().to(dev)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         model.train()
+        xd, yd = x.to(dev), y.to(dev)
         for _ in range(epochs):
             for idx in torch.randperm(len(x)).split(128):
-                loss = nn.functional.cross_entropy(model(x[idx]), y[idx])
+                loss = nn.functional.cross_entropy(model(xd[idx]), yd[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -71,24 +80,27 @@ def train_judge(
 
     model = _judge_model()
     model.load_state_dict(cached_tensors("translation-judge", key.hexdigest()[:20], fit, use_cache))
-    return model.eval().requires_grad_(False)
+    return model.to(dev).eval().requires_grad_(False)
 
 
 @torch.no_grad()
 def judge_outputs(judge: nn.Module, x: torch.Tensor, batch: int = 500):
     """(predicted classes, pooled features) of the judge on images x."""
+    dev = next(judge.parameters()).device
     preds, feats = [], []
     for part in x.split(batch):
-        logits, f = judge(part, features=True)
-        preds.append(logits.argmax(1))
-        feats.append(f.pooled.flatten(1))
+        logits, f = judge(part.to(dev), features=True)
+        preds.append(logits.argmax(1).cpu())
+        feats.append(f.pooled.flatten(1).cpu())
     return torch.cat(preds), torch.cat(feats)
 
 
 @torch.no_grad()
 def translate(generator: nn.Module, x: torch.Tensor, batch: int = 500) -> torch.Tensor:
     generator.eval()
-    return torch.cat([generator(part) for part in x.split(batch)])
+    p = next(generator.parameters(), None)
+    dev = p.device if p is not None else x.device
+    return torch.cat([generator(part.to(dev)).cpu() for part in x.split(batch)])
 
 
 def translation_scores(
@@ -104,6 +116,6 @@ def translation_scores(
     pred, f_fake = judge_outputs(judge, fake)
     _, f_real = judge_outputs(judge, x_target)
     return {
-        "acc": float((pred == y_source).float().mean() * 100),
+        "acc": float((pred == y_source.cpu()).float().mean() * 100),
         "frechet": frechet_distance(f_fake, f_real),
     }
