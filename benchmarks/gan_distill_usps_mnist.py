@@ -259,7 +259,11 @@ def main() -> None:
     ap.add_argument("--teacher-width", type=int, default=16)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", type=Path, default=None, help="default: " + str(OUT.relative_to(ROOT)))
     args = ap.parse_args()
+    if args.out is not None:  # every function reads the module's folder
+        global OUT
+        OUT = args.out.resolve()
     os.environ.setdefault("ADVKT_DATA", str(ROOT.parent / "shared" / "data"))
     teach = teacher_record(args)  # the teacher first: every student needs it
     print(f"teacher: {teach}", file=sys.stderr, flush=True)
