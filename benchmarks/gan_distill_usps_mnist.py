@@ -259,7 +259,8 @@ def main() -> None:
     ap.add_argument("--teacher-width", type=int, default=16)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--out", type=Path, default=None, help="default: " + str(OUT.relative_to(ROOT)))
+    ap.add_argument("--out", type=Path, default=None,
+                    help="default: benchmarks/results/gan-distill-usps-mnist")  # fmt: skip
     args = ap.parse_args()
     if args.out is not None:  # every function reads the module's folder
         global OUT

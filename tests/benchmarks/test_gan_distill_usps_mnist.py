@@ -24,7 +24,7 @@ def _tiny() -> dict:
 
 def test_the_benchmark_end_to_end_and_read_back(tmp_path, monkeypatch):
     bench = load("gan_distill_usps_mnist")
-    monkeypatch.setattr(bench, "OUT", tmp_path / "out")
+    monkeypatch.setattr(bench, "OUT", bench.OUT)  # restored after the test: --out sets it
     monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(bench, "_DATA", _tiny())
     monkeypatch.setattr(bench, "SWEEP", {"scratch": None, "pixel": None,
@@ -40,7 +40,7 @@ def test_the_benchmark_end_to_end_and_read_back(tmp_path, monkeypatch):
     monkeypatch.setattr(bench, "schedule", lambda epochs: real_schedule(epochs).__class__(
         epochs=epochs, batch=8))  # fmt: skip
     monkeypatch.setattr("sys.argv", ["x", "--teacher-width", "4", "--epochs", "1",
-                                     "--workers", "1"])  # fmt: skip
+                                     "--workers", "1", "--out", str(tmp_path / "out")])  # fmt: skip
     bench.main()
     out = tmp_path / "out"
     assert len(list((out / "sweep-runs").iterdir())) == 4

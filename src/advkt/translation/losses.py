@@ -2,6 +2,7 @@ r"""The translation losses of CycleGAN and pix2pix, and CycleGAN's image pool.
 
 - LSGAN (Mao et al. 2017), CycleGAN's choice: :math:`L_D = \tfrac12 E(D(y) - 1)^2 +
   \tfrac12 E\,D(G(x))^2`, :math:`L_G = E(D(G(x)) - 1)^2` (:func:`lsgan_d`, :func:`lsgan_g`).
+- pix2pix's vanilla GAN on logits (:func:`gan_d`, :func:`gan_g`), with λ = 100 on its L1 term.
 - Cycle consistency :math:`\lVert F(G(x)) - x\rVert_1` (λ = 10) and identity
   :math:`\lVert G(y) - y\rVert_1` (0.5 λ), means over pixels (:func:`l1`).
 - :class:`ImagePool` (Shrivastava et al. 2017): D sees a history of 50 generated images; each new
@@ -19,6 +20,19 @@ def lsgan_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
 
 def lsgan_g(fake: torch.Tensor) -> torch.Tensor:
     return (fake.float() - 1).pow(2).mean()
+
+
+def gan_d(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """pix2pix's vanilla GAN critic loss: ½[BCE(D(real), 1) + BCE(D(fake), 0)] on logits."""
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    real, fake = real.float(), fake.float()
+    return 0.5 * (bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake)))
+
+
+def gan_g(fake: torch.Tensor) -> torch.Tensor:
+    """pix2pix's vanilla GAN generator loss: BCE(D(fake), 1) on logits."""
+    fake = fake.float()
+    return torch.nn.functional.binary_cross_entropy_with_logits(fake, torch.ones_like(fake))
 
 
 def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

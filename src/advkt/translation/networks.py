@@ -9,7 +9,8 @@ al., CVPR 2017), as their reference code builds them, with the base width ``widt
 - :class:`UnetGenerator` (pix2pix): ``depth`` stride-2 4x4 encoder convolutions (w, 2w, 4w, 8w,
   8w, ...) with LeakyReLU 0.2, a mirrored decoder of transposed convolutions with skip
   connections, ReLU and dropout 0.5 on the decoder's 8w → 8w levels (as pix2pix: none below
-  depth 6); tanh output.
+  depth 6); tanh output; with ``features=True`` also the outputs of the three levels below the
+  outermost.
 - :class:`PatchDiscriminator` (both): C_w (no norm) - C_2w - C_4w - ... stride-2 4x4 convolutions
   with LeakyReLU 0.2 and instance norm, then a stride-1 conv to one score per patch; its
   ``in_channels`` is the image's (CycleGAN) or image + condition (pix2pix).
@@ -44,6 +45,8 @@ class ResnetGenerator(nn.Module):
     ) -> None:
         super().__init__()
         _check_width(width)
+        self.config = {"in_channels": in_channels, "out_channels": out_channels, "width": width,
+                       "blocks": blocks}  # fmt: skip
         w = width
         layers = [
             nn.ReflectionPad2d(3),
@@ -117,7 +120,8 @@ class _UnetBlock(nn.Module):
                 nn.ReLU(True), nn.ConvTranspose2d(up_in, outer, 4, 2, 1), nn.InstanceNorm2d(outer),
                 *([nn.Dropout(0.5)] if dropout else []),
             ]  # fmt: skip
-        self.model, self.outermost = nn.Sequential(*layers), outermost
+        self.model, self.outermost, self.sub = nn.Sequential(*layers), outermost, sub
+        self.out_channels = out_ch if outermost else 2 * outer  # [input, output] concatenated
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.model(x)
@@ -132,6 +136,8 @@ class UnetGenerator(nn.Module):
         _check_width(width)
         if depth < 2:
             raise ValueError(f"UnetGenerator depth must be >= 2, got {depth}")
+        self.config = {"in_channels": in_channels, "out_channels": out_channels, "width": width,
+                       "depth": depth}  # fmt: skip
         c = [width * min(2**i, 8) for i in range(depth)]  # w, 2w, 4w, 8w, 8w, ...
         block = _UnetBlock(c[-2], c[-1], None)  # innermost
         for i in range(depth - 2, 0, -1):  # level i: outer c[i-1], inner c[i]
@@ -140,9 +146,27 @@ class UnetGenerator(nn.Module):
         self.net = _UnetBlock(
             width, width, block, outermost=True, in_ch=in_channels, out_ch=out_channels
         )
+        levels, b = [], self.net.sub
+        while b is not None:
+            levels.append(b)
+            b = b.sub
+        # the features a distiller reads: the outputs of the three levels below the outermost
+        # (each the level's input and its decoded output, concatenated, at 1/2, 1/4, 1/8 size)
+        self._taps = levels[:3]
+        self.tap_channels = tuple(level.out_channels for level in self._taps)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x)
+    def forward(self, x: torch.Tensor, features: bool = False):
+        """The translated image, or with ``features`` (image, [the tapped features])."""
+        if not features:
+            return self.net(x)
+        feats: list[torch.Tensor] = []
+        hooks = [t.register_forward_hook(lambda m, i, o: feats.append(o)) for t in self._taps]
+        try:
+            out = self.net(x)
+        finally:
+            for h in hooks:
+                h.remove()
+        return out, feats[::-1]  # hooks fire innermost first: reorder outermost first
 
 
 class PatchDiscriminator(nn.Module):
@@ -166,3 +190,8 @@ class PatchDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
+
+
+def at_width(generator: nn.Module, width: int) -> nn.Module:
+    """A new generator of ``generator``'s kind and configuration at base width ``width``."""
+    return type(generator)(**{**generator.config, "width": width})

@@ -1,7 +1,8 @@
 r"""Training image translators and distilling their generators (issue #19, ``gan_distill.md``).
 
-Unpaired domains A and B as float images in [-1, 1], (N, C, H, W). Every loop here runs in
-epochs of ``len(A) // batch`` steps (A's images in a seeded random order, B's drawn at random),
+Domains A and B as float images in [-1, 1], (N, C, H, W). Every loop here runs in epochs of
+``len(A) // batch`` steps (A's images in a seeded random order, B's drawn at random, or B's
+same rows for a paired task),
 writes a checkpoint at the end of each epoch into ``run_dir`` (:mod:`advkt.engine.checkpoint`:
 safetensors, written atomically) and continues from it when called again.
 
@@ -16,8 +17,16 @@ D_B, D_A by :func:`advkt.translation.losses.lsgan_d` on real images against pool
 2e-4, β = (0.5, 0.999), constant for the first half of the epochs and linearly to 0 over the
 second (CycleGAN's schedule).
 
+**pix2pix** (Isola et al. 2017; :func:`fit_pix2pix`; paired tasks such as colourisation): a
+U-Net G: x → y and a conditional PatchGAN D(x, ·) on the input beside the image,
+:math:`L_G = \mathrm{BCE}(D(x, G(x)), 1) + 100\,|G(x) - y|`,
+:math:`L_D = \tfrac12[\mathrm{BCE}(D(x, y), 1) + \mathrm{BCE}(D(x, G(x)), 0)]`, the same
+optimiser and schedule.
+
 **Distilling G** (:func:`fit_student`) into a student G_S: A → B of a smaller width, the teacher's
-G = G_T frozen; every method with Adam 2e-4 (0.5, 0.999) and the same schedule and epochs:
+G = G_T frozen; every method with Adam 2e-4 (0.5, 0.999) and the same schedule and epochs. With
+a pix2pix teacher the pairs stay together and every critic below sees cond(a, image) = [a, image]
+instead of the image alone:
 
 - ``pixel`` (Aguinaldo et al. 2019): :math:`L = |G_S(a) - G_T(a)|` (L1, **ours**; their loss
   between outputs was not at hand);
@@ -44,7 +53,7 @@ G = G_T frozen; every method with Adam 2e-4 (0.5, 0.999) and the same schedule a
   form is **ours**, :func:`triplet`) adds a triplet term on D_S's last tapped features: the
   student's output pulled toward the teacher's for the same input, pushed from its own output
   for another input of the batch, margin ``margin``.
-- ``scratch``: no teacher at all: a CycleGAN pair of the student's width (:func:`fit_cyclegan`).
+- ``scratch``: no teacher at all: a CycleGAN pair (or pix2pix) of the student's width.
 """
 
 from __future__ import annotations
@@ -60,8 +69,13 @@ from torch import nn
 
 from advkt.engine import checkpoint
 from advkt.engine.run import pick_device
-from advkt.translation.losses import ImagePool, l1, lsgan_d, lsgan_g
-from advkt.translation.networks import PatchDiscriminator, ResnetGenerator
+from advkt.translation.losses import ImagePool, gan_d, gan_g, l1, lsgan_d, lsgan_g
+from advkt.translation.networks import (
+    PatchDiscriminator,
+    ResnetGenerator,
+    UnetGenerator,
+    at_width,
+)
 
 DISTILLERS = ("pixel", "feature", "ours")
 METHODS = ("scratch", *DISTILLERS)
@@ -80,38 +94,66 @@ class Schedule:
         return 1.0 if epoch < half else 1.0 - (epoch - half) / max(1, self.epochs - half)
 
 
+def _spec(g: nn.Module) -> dict:
+    return {"name": type(g).__name__, **g.config}
+
+
 class CycleGAN(nn.Module):
-    """G: A → B (``student``, the generator a run is judged by), F: B → A, D_A, D_B."""
+    """G: A → B (``student``, the generator a run is judged by), F: B → A, D_A, D_B; the
+    critic a distiller reads features from is D_B, which judges G's outputs alone."""
+
+    conditional = False
 
     def __init__(self, channels: int = 1, width: int = 32, blocks: int = 6) -> None:
         super().__init__()
-        self.spec = {"name": "resnet_generator", "channels": channels, "width": width,
-                     "blocks": blocks}  # fmt: skip
         self.student = ResnetGenerator(channels, channels, width, blocks)
         self.g_ba = ResnetGenerator(channels, channels, width, blocks)
         self.d_a = PatchDiscriminator(channels, width)
         self.d_b = PatchDiscriminator(channels, width)
+        self.spec = _spec(self.student)
+
+    @property
+    def critic(self) -> PatchDiscriminator:
+        return self.d_b
+
+
+class Pix2Pix(nn.Module):
+    """G: x → y (``student``, a U-Net) and its conditional critic D(x, y) (``critic``)."""
+
+    conditional = True
+
+    def __init__(
+        self, in_channels: int = 1, out_channels: int = 3, width: int = 32, depth: int = 5
+    ) -> None:
+        super().__init__()
+        self.student = UnetGenerator(in_channels, out_channels, width, depth)
+        self.d = PatchDiscriminator(in_channels + out_channels, width)
+        self.spec = _spec(self.student)
+
+    @property
+    def critic(self) -> PatchDiscriminator:
+        return self.d
 
 
 class Distiller(nn.Module):
-    """A student G_S (``student``) with what its method trains beside it: the 1x1 projections
-    (``feature``) or the student critic (``ours``). The frozen teacher is held apart."""
+    """A student G_S (``student``: the teacher's kind of generator at ``width``) with what its
+    method trains beside it: the 1x1 projections (``feature``) or the student critic D_S
+    (``ours``, taking ``critic_in`` channels). The frozen teacher is held apart."""
 
-    def __init__(self, method: str, teacher: ResnetGenerator, width: int, blocks: int = 6):
+    def __init__(self, method: str, teacher: nn.Module, width: int, critic_in: int) -> None:
         super().__init__()
         if method not in DISTILLERS:
             raise ValueError(f"unknown distiller {method!r}; valid: {', '.join(DISTILLERS)}")
-        c = teacher.net[1].in_channels
         self.method = method
-        self.spec = {"name": "resnet_generator", "channels": c, "width": width, "blocks": blocks}
-        self.student = ResnetGenerator(c, c, width, blocks)
+        self.student = at_width(teacher, width)
+        self.spec = _spec(self.student)
         if method == "feature":
             self.proj = nn.ModuleList(
                 nn.Conv2d(cs, ct, 1)
                 for cs, ct in zip(self.student.tap_channels, teacher.tap_channels)
             )
         if method == "ours":
-            self.d_s = PatchDiscriminator(c, width)
+            self.d_s = PatchDiscriminator(critic_in, width)
 
 
 def gram(f: torch.Tensor) -> torch.Tensor:
@@ -161,13 +203,15 @@ def _resume(model, opts, pools, run_dir) -> tuple[int, list[dict]]:
     return state["epoch"] + 1, state["log"]
 
 
-def _batches(a: torch.Tensor, b: torch.Tensor, batch: int):
+def _batches(a: torch.Tensor, b: torch.Tensor, batch: int, paired: bool):
+    """A's images in a random order; B's the same rows (paired) or drawn at random."""
     order = torch.randperm(len(a))
     for i in range(len(a) // batch):
-        yield a[order[i * batch : (i + 1) * batch]], b[torch.randint(len(b), (batch,))]
+        idx = order[i * batch : (i + 1) * batch]
+        yield a[idx], b[idx] if paired else b[torch.randint(len(b), (batch,))]
 
 
-def _run(model, opts, run_dir, sched, step, a, b, quiet, pools=None):
+def _run(model, opts, run_dir, sched, step, a, b, quiet, pools=None, paired=False):
     """Train ``step(xa, xb) -> {loss name: float}`` for the epochs left, a checkpoint after
     each; ``model.log`` gets the per-epoch mean losses and seconds."""
     pools = pools or {}
@@ -180,7 +224,7 @@ def _run(model, opts, run_dir, sched, step, a, b, quiet, pools=None):
                 g["lr"] = sched.lr * sched.factor(epoch)
         t0, sums, n = time.perf_counter(), {}, 0
         model.train()
-        for xa, xb in _batches(a, b, sched.batch):
+        for xa, xb in _batches(a, b, sched.batch, paired):
             for k, v in step(xa, xb).items():
                 sums[k] = sums.get(k, 0.0) + v
             n += 1
@@ -252,9 +296,48 @@ def fit_cyclegan(
     return _run(m, opts, run_dir, sched, step, a, b, quiet, {"a": pool_a, "b": pool_b})
 
 
+def fit_pix2pix(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    width: int = 32,
+    sched: Schedule | None = None,
+    seed: int = 0,
+    run_dir: str | Path | None = None,
+    l1_weight: float = 100.0,
+    depth: int = 5,
+    quiet: bool = True,
+    device: str = "auto",
+) -> Pix2Pix:
+    """Train (or continue) pix2pix on pairs (x_i, y_i) (Isola et al. 2017: a U-Net, a
+    conditional PatchGAN, vanilla GAN + λ·L1, λ = 100); its ``student`` is G: x → y."""
+    if len(x) != len(y):
+        raise ValueError(f"pix2pix needs paired images: {len(x)} inputs, {len(y)} targets")
+    sched = sched or Schedule()
+    torch.manual_seed(seed)
+    m = Pix2Pix(x.shape[1], y.shape[1], width, depth).to(pick_device(device))
+    opts = {"g": _adam(m.student.parameters(), sched), "d": _adam(m.d.parameters(), sched)}
+
+    def step(xa, xb):
+        fake = m.student(xa)
+        m.d.requires_grad_(False)
+        adv, rec = gan_g(m.d(torch.cat([xa, fake], 1))), l1(fake, xb)
+        m.d.requires_grad_(True)
+        opts["g"].zero_grad(set_to_none=True)
+        (adv + l1_weight * rec).backward()
+        opts["g"].step()
+        loss_d = gan_d(m.d(torch.cat([xa, xb], 1)), m.d(torch.cat([xa, fake.detach()], 1)))
+        opts["d"].zero_grad(set_to_none=True)
+        loss_d.backward()
+        opts["d"].step()
+        return {"g_adv": adv.item(), "l1": rec.item(), "d": loss_d.item()}
+
+    run_dir = None if run_dir is None else Path(run_dir)
+    return _run(m, opts, run_dir, sched, step, x, y, quiet, paired=True)
+
+
 def fit_student(
     method: str,
-    teacher: CycleGAN,
+    teacher: CycleGAN | Pix2Pix,
     a: torch.Tensor,
     b: torch.Tensor,
     width: int,
@@ -271,18 +354,25 @@ def fit_student(
     device: str = "auto",
 ) -> nn.Module:
     """Train (or continue) a student G_S: A → B of ``width`` by ``method`` (:data:`METHODS`);
-    returns the module whose ``student`` is G_S."""
+    returns the module whose ``student`` is G_S. With a :class:`Pix2Pix` teacher A and B are
+    paired (b_i the target of a_i) and every critic sees the input beside the image."""
     sched = sched or Schedule()
-    blocks = teacher.spec["blocks"]
+    paired = teacher.conditional
     if method == "scratch":
-        return fit_cyclegan(a, b, width, sched, seed, run_dir, blocks=blocks, quiet=quiet,
-                            device=device)  # fmt: skip
+        kw = {"sched": sched, "seed": seed, "run_dir": run_dir, "quiet": quiet, "device": device}
+        if paired:
+            return fit_pix2pix(a, b, width, depth=teacher.spec["depth"], **kw)
+        return fit_cyclegan(a, b, width, blocks=teacher.spec["blocks"], **kw)
     torch.manual_seed(seed)
     dev = pick_device(device)
-    g_t, d_t = teacher.student.to(dev).eval(), teacher.d_b.to(dev).eval()
+    g_t, d_t = teacher.student.to(dev).eval(), teacher.critic.to(dev).eval()
     for p in (*g_t.parameters(), *d_t.parameters()):
         p.requires_grad_(False)
-    m = Distiller(method, g_t, width, blocks).to(dev)
+    m = Distiller(method, g_t, width, d_t.net[0].in_channels).to(dev)
+
+    def cond(xa: torch.Tensor, img: torch.Tensor) -> torch.Tensor:
+        return torch.cat([xa, img], 1) if paired else img
+
     opts = {"g": _adam([p for n, p in m.named_parameters() if not n.startswith("d_s.")], sched)}
     if method == "ours":
         opts["d"] = _adam(m.d_s.parameters(), sched)
@@ -298,28 +388,27 @@ def fit_student(
             stats["feature"], loss = feat.item(), loss + w_feat * feat
         if method == "ours":
             with torch.no_grad():
-                phi_t = critic_features(d_t, out_t)
-            phi_s = critic_features(d_t, out_s)
+                phi_t = critic_features(d_t, cond(xa, out_t))
+            phi_s = critic_features(d_t, cond(xa, out_s))
             feat = sum(l1(s, t) for s, t in zip(phi_s, phi_t))
             gr = sum((gram(s) - gram(t)).pow(2).mean() for s, t in zip(phi_s, phi_t))
             m.d_s.requires_grad_(False)
-            adv = lsgan_g(m.d_s(out_s))
+            adv = lsgan_g(m.d_s(cond(xa, out_s)))
             m.d_s.requires_grad_(True)
             loss = loss + w_gan * adv + w_feat * feat + w_gram * gr
             stats.update(feature=feat.item(), gram=gr.item(), g_adv=adv.item())
             if w_tri > 0:
-                tri = triplet(critic_features(m.d_s, out_s)[-1],
-                              critic_features(m.d_s, out_t)[-1], margin)  # fmt: skip
+                tri = triplet(critic_features(m.d_s, cond(xa, out_s))[-1],
+                              critic_features(m.d_s, cond(xa, out_t))[-1], margin)  # fmt: skip
                 stats["triplet"], loss = tri.item(), loss + w_tri * tri
         opts["g"].zero_grad(set_to_none=True)
         loss.backward()
         opts["g"].step()
         if method == "ours":
-            fake = m.d_s(out_s.detach())
+            fake = m.d_s(cond(xa, out_s.detach()))
+            real = m.d_s(cond(xa, xb))
             if teacher_as_real:
-                real = torch.cat([m.d_s(xb), m.d_s(out_t)])
-            else:
-                real = m.d_s(xb)
+                real = torch.cat([real, m.d_s(cond(xa, out_t))])
             loss_d = lsgan_d(real, fake)
             opts["d"].zero_grad(set_to_none=True)
             loss_d.backward()
@@ -327,4 +416,5 @@ def fit_student(
             stats["d"] = loss_d.item()
         return stats
 
-    return _run(m, opts, None if run_dir is None else Path(run_dir), sched, step, a, b, quiet)
+    run_dir = None if run_dir is None else Path(run_dir)
+    return _run(m, opts, run_dir, sched, step, a, b, quiet, paired=paired)
