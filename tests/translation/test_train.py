@@ -10,7 +10,7 @@ from torch import nn
 
 from advkt.engine import checkpoint
 from advkt.translation import train as tr
-from advkt.translation.digits import train_judge, translation_scores
+from advkt.translation.tasks import train_judge, translation_scores
 
 SCHED = tr.Schedule(epochs=2, batch=4)
 
@@ -166,3 +166,32 @@ def test_pix2pix_students_see_the_input_beside_the_image_and_learn_the_teachers_
     assert isinstance(scratch, tr.Pix2Pix) and {"g_adv", "l1", "d"} <= set(scratch.log[0])
     with pytest.raises(ValueError, match="paired images: 12 inputs, 11 targets"):
         tr.fit_pix2pix(a, b[:11], width=1)
+
+
+def test_grey_and_the_colour_scores_against_direct_computations():
+    from advkt.translation.tasks import colour_scores, grey
+
+    c = torch.zeros(1, 3, 1, 1)
+    c[0, :, 0, 0] = torch.tensor([1.0, 0.5, -1.0])
+    assert grey(c).item() == pytest.approx(0.299 * 1 + 0.587 * 0.5 - 0.114)
+    g = torch.Generator().manual_seed(0)
+    y = torch.arange(20) % 10
+    colour = torch.rand(20, 3, 32, 32, generator=g) * 2 - 1
+    lenet = {"name": "lenet5", "num_classes": 10, "in_channels": 3, "in_size": 32}
+    judge = train_judge(colour, y, model=lenet, epochs=5, use_cache=False)
+
+    class Oracle(nn.Module):  # colours every grey image with its true colours
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(()))
+
+        def forward(self, x):
+            return colour[: len(x)] + 0 * self.w
+
+    r = colour_scores(Oracle(), judge, grey(colour), y, colour)
+    with torch.no_grad():
+        direct = (judge(colour).argmax(1) == y).float().mean().item() * 100
+    assert r["acc"] == pytest.approx(direct) and r["ssim"] == pytest.approx(1.0)
+    assert r["psnr"] > 100  # identical images: the MSE floor
+    flat = colour_scores(nn.Conv2d(1, 3, 1), judge, grey(colour), y, colour)
+    assert flat["psnr"] < 20 and flat["ssim"] < 0.9

@@ -6,27 +6,37 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
-from advkt.translation.digits import train_judge
+from advkt.translation.tasks import grey, train_judge
 from tests.benchmarks.scripts import load
 
 
-def _tiny() -> dict:
+def _tiny(task: str) -> dict:
     g = torch.Generator().manual_seed(0)
     y = torch.arange(30) % 10
-    a = torch.rand(30, 1, 28, 28, generator=g) * 2 - 1
-    b = (torch.rand(30, 1, 28, 28, generator=g) * 2 - 1).clamp(-1, 0.3)
-    return {"a": a[:16], "b": b, "a_val": a[16:24], "y_val": y[16:24], "a_test": a[24:],
-            "y_test": y[24:], "b_test": b,
-            "judge": train_judge(b, y, epochs=1, use_cache=False)}  # fmt: skip
+    if task == "usps-mnist":
+        a = torch.rand(30, 1, 28, 28, generator=g) * 2 - 1
+        b = (torch.rand(30, 1, 28, 28, generator=g) * 2 - 1).clamp(-1, 0.3)
+        judge = train_judge(b, y, epochs=1, use_cache=False)
+        return {"a": a[:16], "b": b, "a_val": a[16:24], "y_val": y[16:24], "c_val": None,
+                "a_test": a[24:], "y_test": y[24:], "b_test": b, "judge": judge}  # fmt: skip
+    c = torch.rand(30, 3, 32, 32, generator=g) * 2 - 1  # colour images; the inputs their luma
+    lenet = {"name": "lenet5", "num_classes": 10, "in_channels": 3, "in_size": 32}
+    judge = train_judge(c, y, model=lenet, epochs=1, use_cache=False)
+    return {"a": grey(c[:16]), "b": c[:16], "a_val": grey(c[16:24]), "y_val": y[16:24],
+            "c_val": c[16:24], "a_test": grey(c[24:]), "y_test": y[24:], "b_test": c[24:],
+            "judge": judge}  # fmt: skip
 
 
-def test_the_benchmark_end_to_end_and_read_back(tmp_path, monkeypatch):
-    bench = load("gan_distill_usps_mnist")
+@pytest.mark.parametrize("task", ["usps-mnist", "cifar10-color"])
+def test_the_benchmark_end_to_end_and_read_back(tmp_path, monkeypatch, task):
+    bench = load("gan_distill")
     monkeypatch.setattr(bench, "OUT", bench.OUT)  # restored after the test: --out sets it
     monkeypatch.setenv("ADVKT_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(bench, "_DATA", _tiny())
+    monkeypatch.setattr(bench, "_DATA", _tiny(task))
+    monkeypatch.setattr(bench, "TASK", bench.TASK)
     monkeypatch.setattr(bench, "SWEEP", {"scratch": None, "pixel": None,
                                          "feature": ("w_feat", (0.1, 1.0)),
                                          "ours": ("w_gram", (1e3, 1e4))})  # fmt: skip
@@ -39,8 +49,9 @@ def test_the_benchmark_end_to_end_and_read_back(tmp_path, monkeypatch):
     real_schedule = bench.schedule
     monkeypatch.setattr(bench, "schedule", lambda epochs: real_schedule(epochs).__class__(
         epochs=epochs, batch=8))  # fmt: skip
-    monkeypatch.setattr("sys.argv", ["x", "--teacher-width", "4", "--epochs", "1",
-                                     "--workers", "1", "--out", str(tmp_path / "out")])  # fmt: skip
+    argv = ["x", "--teacher-width", "4", "--epochs", "1", "--workers", "1",
+            "--out", str(tmp_path / "out"), "--task", task]  # fmt: skip
+    monkeypatch.setattr("sys.argv", argv)
     bench.main()
     out = tmp_path / "out"
     assert len(list((out / "sweep-runs").iterdir())) == 4
@@ -58,6 +69,9 @@ def test_the_benchmark_end_to_end_and_read_back(tmp_path, monkeypatch):
     others = {"scratch", "pixel", "feature"} - {best_peer}
     assert all(acc[(m, w)]["seeds"] == [1] for m in others for w in (1, 2))
     assert all(0 <= v <= 100 for r in acc.values() for v in r["values"])
+    metrics = {r["metric"] for r in res["rows"]}
+    want = {"frechet"} if task == "usps-mnist" else {"psnr", "ssim"}
+    assert want <= metrics and res["benchmark"] == bench.TASKS[task][0]
     assert (out / "samples.png").stat().st_size > 0
     assert f"ours − {best_peer}" in (out / "table.md").read_text()
     records = sorted(p.name for p in (out / "runs").iterdir())
@@ -69,7 +83,7 @@ def test_the_benchmark_end_to_end_and_read_back(tmp_path, monkeypatch):
 def test_cost_counts_a_generators_parameters_and_macs_and_times_it_against_the_teacher():
     from advkt.translation.networks import ResnetGenerator
 
-    bench = load("gan_distill_usps_mnist")
+    bench = load("gan_distill")
     small, big = ResnetGenerator(1, 1, 1, blocks=1), ResnetGenerator(1, 1, 4, blocks=1)
     c = bench.cost(small, big)
     assert c["params"] == sum(p.numel() for p in small.parameters())
