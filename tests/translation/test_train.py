@@ -73,6 +73,14 @@ def test_a_killed_run_resumes_bit_exact(tmp_path, monkeypatch, method, kind):
     assert w.keys() == r.keys()
     assert all(torch.equal(w[k], r[k]) for k in w)
     assert resumed.log[1] == {**whole.log[1], "seconds": resumed.log[1]["seconds"]}
+    # a sample grid after each epoch: input | teacher | student (input | output (| target))
+    from PIL import Image
+
+    side = a.shape[-1]
+    rows = 3 if method != "scratch" or kind == "pix2pix" else 2
+    for epoch in (1, 2):
+        png = Image.open(tmp_path / "whole" / "samples" / f"epoch{epoch:04d}.png")
+        assert png.size == (8 * side, rows * side) and png.mode == "RGB"
 
 
 def test_a_diverging_game_stops_with_a_clear_message():

@@ -211,9 +211,29 @@ def _batches(a: torch.Tensor, b: torch.Tensor, batch: int, paired: bool):
         yield a[idx], b[idx] if paired else b[torch.randint(len(b), (batch,))]
 
 
-def _run(model, opts, run_dir, sched, step, a, b, quiet, pools=None, paired=False):
+@torch.no_grad()
+def write_grid(path: Path, rows: list[torch.Tensor]) -> None:
+    """A PNG of image rows (each (n, C, H, W) in [-1, 1], grey or colour), one row each, written
+    atomically."""
+    from PIL import Image
+
+    strips = []
+    for r in rows:
+        r = ((r.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+        r = r.expand(-1, 3, -1, -1) if r.shape[1] == 1 else r
+        strips.append(torch.cat(list(r), 2))  # (3, H, n W)
+    grid = torch.cat(strips, 1).permute(1, 2, 0).numpy()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    Image.fromarray(grid).save(tmp, format="PNG")
+    tmp.replace(path)
+
+
+def _run(model, opts, run_dir, sched, step, a, b, quiet, pools=None, paired=False, grid=None):
     """Train ``step(xa, xb) -> {loss name: float}`` for the epochs left, a checkpoint after
-    each; ``model.log`` gets the per-epoch mean losses and seconds."""
+    each; ``model.log`` gets the per-epoch mean losses and seconds. With a run folder, ``grid``
+    (a function of the first 8 A images, on the model's device, returning image rows) gives the
+    sample grid written after each epoch as ``samples/epoch<NNNN>.png``."""
     pools = pools or {}
     start, log = _resume(model, opts, pools, run_dir)
     dev = next(model.parameters()).device
@@ -246,6 +266,11 @@ def _run(model, opts, run_dir, sched, step, a, b, quiet, pools=None, paired=Fals
                      "optim": {k: o.state_dict() for k, o in opts.items()},
                      "pools": {k: list(p.images) for k, p in pools.items()}}  # fmt: skip
             checkpoint.save(run_dir, f"epoch{epoch + 1:04d}", model, model.spec, state)
+            if grid is not None:
+                model.eval()
+                with torch.no_grad():
+                    rows = grid(a[:8])
+                write_grid(run_dir / "samples" / f"epoch{epoch + 1:04d}.png", rows)
     model.log = log
     return model.eval()
 
@@ -293,7 +318,12 @@ def fit_cyclegan(
         return {"g_adv": adv.item(), "cycle": cyc.item(), "d": loss_d.item()}
 
     run_dir = None if run_dir is None else Path(run_dir)
-    return _run(m, opts, run_dir, sched, step, a, b, quiet, {"a": pool_a, "b": pool_b})
+
+    def grid(x):  # input | G(input)
+        return [x, m.student(x)]
+
+    pools = {"a": pool_a, "b": pool_b}
+    return _run(m, opts, run_dir, sched, step, a, b, quiet, pools, grid=grid)
 
 
 def fit_pix2pix(
@@ -332,7 +362,11 @@ def fit_pix2pix(
         return {"g_adv": adv.item(), "l1": rec.item(), "d": loss_d.item()}
 
     run_dir = None if run_dir is None else Path(run_dir)
-    return _run(m, opts, run_dir, sched, step, x, y, quiet, paired=True)
+
+    def grid(xa):  # input | G(input) | target
+        return [xa, m.student(xa), y[: len(xa)]]
+
+    return _run(m, opts, run_dir, sched, step, x, y, quiet, paired=True, grid=grid)
 
 
 def fit_student(
@@ -417,4 +451,8 @@ def fit_student(
         return stats
 
     run_dir = None if run_dir is None else Path(run_dir)
-    return _run(m, opts, run_dir, sched, step, a, b, quiet, paired=paired)
+
+    def grid(x):  # input | teacher | student
+        return [x, g_t(x), m.student(x)]
+
+    return _run(m, opts, run_dir, sched, step, a, b, quiet, paired=paired, grid=grid)
