@@ -40,6 +40,8 @@ import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
+from torch import nn
+
 ROOT = Path(__file__).resolve().parents[1]
 TASKS = {  # name -> (results folder, held-out validation images, input shape for the cost)
     "usps-mnist": ("gan-distill-usps-mnist", 1000, (1, 28, 28)),
@@ -184,14 +186,29 @@ def _pool(workers: int, jobs: list[tuple]) -> list[dict]:
         return [f.result() for f in [pool.submit(one, *j) for j in jobs]]
 
 
+class Untranslated(nn.Module):
+    """The reference without translation: the source image itself (grey repeated as colour)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.channels = channels
+
+    def forward(self, x):
+        return x.expand(-1, self.channels, -1, -1)
+
+
 def teacher_record(args) -> dict:
+    """The teacher's figures, and (``untranslated``) the same scores of the source images as
+    they are: what translation has to beat."""
     path = OUT / "teacher.json"
     if path.is_file():
         return json.loads(path.read_text())
     t = teacher(args.teacher_width, args.epochs)
+    plain = Untranslated(data()["b_test"].shape[1])
     out = {"method": "teacher", "width": args.teacher_width, "epochs": args.epochs,
            "train_s": sum(e["seconds"] for e in t.log), **scores(t.student, validation=True),
-           **scores(t.student, validation=False), **cost(t.student)}  # fmt: skip
+           **scores(t.student, validation=False), **cost(t.student),
+           "untranslated": scores(plain, validation=False)}  # fmt: skip
     OUT.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2) + "\n")
     return out
@@ -214,7 +231,8 @@ def report(teach: dict, rows: list[dict], chosen: dict, trials: list[dict], best
     lines = [
         f"Teacher (width {teach['width']}): "
         + ", ".join(f"{m} {teach[m]:.3g}" for m in metrics)
-        + f"; {teach['params']:,} parameters, {teach['macs']:,} MACs.",
+        + f"; {teach['params']:,} parameters, {teach['macs']:,} MACs. Untranslated source "
+        "images: " + ", ".join(f"{m} {teach['untranslated'][m]:.3g}" for m in metrics) + ".",
         "",
         "| method | width | " + " | ".join(metrics) + " | params | MACs | latency b64 / teacher "
         "| seeds |",

@@ -72,6 +72,7 @@ def test_the_benchmark_end_to_end_and_read_back(tmp_path, monkeypatch, task):
     metrics = {r["metric"] for r in res["rows"]}
     want = {"frechet"} if task == "usps-mnist" else {"psnr", "ssim"}
     assert want <= metrics and res["benchmark"] == bench.TASKS[task][0]
+    assert set(want) | {"acc"} <= set(res["teacher"]["untranslated"])  # the no-translation row
     assert (out / "samples.png").stat().st_size > 0
     assert f"ours − {best_peer}" in (out / "table.md").read_text()
     records = sorted(p.name for p in (out / "runs").iterdir())

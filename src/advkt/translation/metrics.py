@@ -31,7 +31,8 @@ def frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
     ev, vec = torch.linalg.eigh(cov_a)
     root_a = vec @ torch.diag(ev.clamp_min(0).sqrt()) @ vec.T
     mid = torch.linalg.eigvalsh(root_a @ cov_b @ root_a).clamp_min(0).sqrt().sum()
-    return float((mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * mid)
+    d = float((mu_a - mu_b).pow(2).sum() + cov_a.trace() + cov_b.trace() - 2 * mid)
+    return max(d, 0.0)  # a set against itself: rounding can give -1e-6
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor, peak: float = 1.0) -> float:
