@@ -1,9 +1,11 @@
 """The fixed EWGAN's choices made on the training folds only (issue #15): how many generator
-steps the share weighting with the support filter needs (``--study steps``), and which filter
-of generated rows (``--study filter``).
+steps the share weighting with the support filter needs (``--study steps``), which filter
+of generated rows (``--study filter``), and whether early stopping on the MMD to held-out
+minority rows beats the fixed budget (``--study stop``).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --jobs 2
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --study filter --jobs 2
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --study stop --jobs 2
 
 For every KEEL set, the outer 5-fold split of ``ewgan_keel.py`` (seed 0); inside each training
 fold a stratified inner split (75 / 25, seed 0) is the only data used: EWGAN is fitted on the
@@ -15,8 +17,8 @@ budget's. The choice of filter: the highest mean of F1, G-mean and AUC so averag
 metrics the KEEL comparison ranks on); none, ROS and SMOTE are scored beside it as references,
 never chosen.
 
-Writes benchmarks/results/ewgan-budget/ or ewgan-filter/ (results.json, table.md, sets/): per
-variant the mean inner G-mean, F1 and AUC, the median and maximum fit_resample seconds, and the
+Writes benchmarks/results/ewgan-budget/, ewgan-filter/ or ewgan-stop/ (results.json, table.md,
+sets/): per variant the mean inner G-mean, F1 and AUC, the median and maximum fit_resample seconds, and the
 choice.
 """
 
@@ -52,8 +54,15 @@ STUDIES = {
         "peer:ros": "ros",
         "peer:smote": "smote",
     },
+    # early stopping on the MMD to held-out minority rows (stop="mmd") against the fixed budget
+    "stop": {
+        "safe-100": {"filter": "safe", "n_iter": FILTER_STEPS},
+        "safe-mmd-300": {"filter": "safe", "n_iter": 300, "stop": "mmd"},
+        "safe-mmd-600": {"filter": "safe", "n_iter": 600, "stop": "mmd"},
+        "peer:ros": "ros",
+    },
 }
-OUT_NAMES = {"steps": "ewgan-budget", "filter": "ewgan-filter"}
+OUT_NAMES = {"steps": "ewgan-budget", "filter": "ewgan-filter", "stop": "ewgan-stop"}
 METRICS = ("gmean", "f1", "auc")
 
 
@@ -123,7 +132,7 @@ def _run_set(path: Path, folds: int, variants: dict) -> dict:
 
 def choose(study: str, summary: dict) -> str:
     """The steps study: the fewest steps within ``CHOICE_RULE`` G-mean of the best; the filter
-    study: the EWGAN variant with the highest mean of F1, G-mean and AUC."""
+    and stop studies: the EWGAN variant with the highest mean of F1, G-mean and AUC."""
     if study == "steps":
         best = max(v["gmean"] for v in summary.values())
         return str(min(int(n) for n, v in summary.items() if v["gmean"] >= best - CHOICE_RULE))

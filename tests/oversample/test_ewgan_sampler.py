@@ -262,3 +262,27 @@ def test_the_safe_filter_keeps_no_row_in_the_majority_region_and_more_spread_tha
         spread(rows["safe"]),
         spread(rows["support"]),
     )
+
+
+def test_mmd2_by_hand():
+    from advkt.oversample.ewgan import mmd2
+
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(200, 2, generator=g)
+    assert mmd2(a, a) == pytest.approx(0.0, abs=1e-6)
+    near = mmd2(a[:100], a[100:])  # two samples of one distribution
+    far = mmd2(a[:100], a[100:] + 3.0)
+    assert 0 <= near < 0.05 < far
+
+
+def test_early_stopping_on_the_mmd_keeps_the_best_checked_weights():
+    X, y = _blobs()
+    s = EWGANOverSampler(random_state=0, n_iter=60, stop="mmd", check_every=20)
+    X_res, y_res = s.fit_resample(X, y)
+    assert Counter(y_res)[1] == Counter(y_res)[0]  # balanced as without the switch
+    assert s.best_iteration_ in (20, 40, 60) and s.n_iter_ == 60
+    again = EWGANOverSampler(random_state=0, n_iter=60, stop="mmd", check_every=20)
+    assert np.array_equal(again.fit_resample(X, y)[0], X_res)  # reproducible with a seed
+    plain = EWGANOverSampler(random_state=0, n_iter=60)
+    plain.fit_resample(X, y)
+    assert plain.best_iteration_ is None

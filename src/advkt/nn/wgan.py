@@ -97,6 +97,8 @@ class TrainLog:
     iterations: int = 0
     seconds: float = 0.0
     stopped_by_time: bool = False
+    checks: list[tuple[int, float]] = field(default_factory=list)  # (iteration, score)
+    best_iteration: int | None = None  # the weights kept, with a check
 
 
 def train_wgan(
@@ -119,12 +121,17 @@ def train_wgan(
     row_weights: torch.Tensor | None = None,
     extra: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
     name: str = "EWGAN",
+    check: Callable[[], float] | None = None,
+    check_every: int = 25,
 ) -> TrainLog:
     """Train in place; ``data`` (N, D) encoded rows and ``labels`` (N, K) their label vectors.
 
     Batches draw rows uniformly, or in proportion to ``row_weights`` (N,) when given.
     Uses the global torch RNG (the caller seeds it). Stops after ``n_iter`` generator steps or
-    when ``max_time`` seconds have passed, whichever is first.
+    when ``max_time`` seconds have passed, whichever is first. With ``check`` (a score of the
+    generator as it is, lower is better, e.g. a two-sample statistic), the generator is scored
+    every ``check_every`` steps and at the end, and left with the weights of its best score
+    (``log.best_iteration``, ``log.checks``).
     """
     opt_g = torch.optim.Adam(generator.parameters(), lr=lr, betas=betas, fused=True)
     opt_c = torch.optim.Adam(critic.parameters(), lr=lr, betas=betas, fused=True)
@@ -138,6 +145,19 @@ def train_wgan(
         return torch.multinomial(row_weights, k, replacement=True)
 
     start = time.perf_counter()
+    best: tuple[float, dict] | None = None
+
+    def checkpoint(iteration: int) -> None:
+        nonlocal best
+        generator.eval()
+        with torch.no_grad():
+            score = float(check())
+        generator.train()
+        log.checks.append((iteration, score))
+        if best is None or score < best[0]:
+            best = (score, {k: v.detach().clone() for k, v in generator.state_dict().items()})
+            log.best_iteration = iteration
+
     bar = tqdm(total=n_iter, desc=name, disable=not progress, leave=False)
     for it in range(n_iter):
         for _ in range(n_critic):
@@ -179,9 +199,15 @@ def train_wgan(
         log.generator.append(g_val)
         log.iterations = it + 1
         bar.update(1)
+        if check is not None and (it + 1) % check_every == 0:
+            checkpoint(it + 1)
         if max_time is not None and time.perf_counter() - start > max_time:
             log.stopped_by_time = True
             break
     bar.close()
+    if check is not None:
+        if not log.checks or log.checks[-1][0] != log.iterations:
+            checkpoint(log.iterations)
+        generator.load_state_dict(best[1])
     log.seconds = time.perf_counter() - start
     return log

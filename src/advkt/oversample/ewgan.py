@@ -37,6 +37,12 @@ but only rejects those in another class's region (a share of class c below one h
 rows are the first survivors in the order drawn, a random sample of them, so the spread of the
 generator's rows inside class c's region is kept (the support filter keeps the candidates
 deepest inside it); if too few survive, the best-ranked of the others fill the count.
+
+``stop="mmd"`` (**ours**, off by default; the issue's "early stopping on a two-sample
+statistic"): a share of each oversampled class's rows is held out of the GAN's training, the
+generator is scored every ``check_every`` steps by the MMD² (RBF kernel, median heuristic)
+between 64 of its rows of the class and the held-out rows, and the weights of the best score
+are kept; ``n_iter`` is then the longest it may train.
 """
 
 from __future__ import annotations
@@ -105,6 +111,12 @@ class EWGANOverSampler(BaseOverSampler):
         not inside another class's region (both ours; module docstring).
     pool : int, default=5
         Candidates drawn per row kept, with ``filter="support"`` or ``"safe"``.
+    stop : {"none", "mmd"}, default="none"
+        "none" trains ``n_iter`` steps (paper); "mmd" (ours) holds out ``stop_holdout`` of each
+        oversampled class's rows, scores the generator every ``check_every`` steps by the MMD²
+        between its rows of that class and the held-out ones, and keeps its best weights.
+    stop_holdout : float, default=0.25
+    check_every : int, default=25
 
     Attributes
     ----------
@@ -117,6 +129,8 @@ class EWGANOverSampler(BaseOverSampler):
     generator_ : Generator (on the CPU)
     n_iter_ : int
         Generator steps actually run.
+    best_iteration_ : int or None
+        With ``stop="mmd"``: the step whose weights were kept.
     wasserstein_ : ndarray
         Critic estimate E f(x) - E f(G(z)) per generator step.
     fit_time_ : float
@@ -143,6 +157,9 @@ class EWGANOverSampler(BaseOverSampler):
         "verbose": ["boolean"],
         "filter": [StrOptions({"none", "support", "safe"})],
         "pool": [Interval(numbers.Integral, 1, None, closed="left")],
+        "stop": [StrOptions({"none", "mmd"})],
+        "stop_holdout": [Interval(numbers.Real, 0, 1, closed="neither")],
+        "check_every": [Interval(numbers.Integral, 1, None, closed="left")],
     }
 
     def __init__(
@@ -168,6 +185,9 @@ class EWGANOverSampler(BaseOverSampler):
         verbose: bool = False,
         filter: str = "none",
         pool: int = 5,
+        stop: str = "none",
+        stop_holdout: float = 0.25,
+        check_every: int = 25,
     ) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
@@ -189,6 +209,9 @@ class EWGANOverSampler(BaseOverSampler):
         self.verbose = verbose
         self.filter = filter
         self.pool = pool
+        self.stop = stop
+        self.stop_holdout = stop_holdout
+        self.check_every = check_every
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -273,6 +296,7 @@ class EWGANOverSampler(BaseOverSampler):
         self.encoder_ = encoder
         self.generator_ = generator.cpu().eval()
         self.n_iter_ = log.iterations
+        self.best_iteration_ = log.best_iteration
         self.wasserstein_ = np.asarray(log.wasserstein)
         self.fit_time_ = log.seconds
         self.stopped_by_time_ = log.stopped_by_time
@@ -291,6 +315,10 @@ class EWGANOverSampler(BaseOverSampler):
     ) -> tuple[Generator, TrainLog]:
         data = torch.as_tensor(encoder.transform(X.astype(np.float64)), device=dev)
         lab = torch.as_tensor(labels[y_idx], device=dev)
+        check, keep = None, None
+        if self.stop == "mmd":
+            keep, held = self._holdout(y_idx)
+            data, lab, y_idx = data[keep], lab[keep], y_idx[keep]
         row_weights = None
         if self.balanced_batches:
             counts = np.bincount(y_idx, minlength=labels.shape[0])
@@ -305,6 +333,9 @@ class EWGANOverSampler(BaseOverSampler):
             encoder.width,
         ).to(dev)
         critic = Critic(encoder.width, k, self.hidden_dim).to(dev)
+        if keep is not None:
+            full = torch.as_tensor(encoder.transform(X.astype(np.float64)), device=dev)
+            check = self._mmd_check(generator, full, held, labels, dev)
         log = train_wgan(
             generator,
             critic,
@@ -322,8 +353,39 @@ class EWGANOverSampler(BaseOverSampler):
             max_time=self.max_time,
             progress=self.verbose,
             row_weights=row_weights,
+            check=check,
+            check_every=self.check_every,
         )
         return generator, log
+
+    def _holdout(self, y_idx: np.ndarray) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+        """(rows the GAN trains on, {class index: held-out rows}) for ``stop="mmd"``: a seeded
+        ``stop_holdout`` share (at least one row, at most all but two) of each oversampled
+        class."""
+        rng = np.random.default_rng(int(torch.randint(2**31 - 1, ())))
+        out, held = np.ones(len(y_idx), dtype=bool), {}
+        for cls, n_new in self.sampling_strategy_.items():
+            c = int(np.searchsorted(self.classes_, cls))
+            rows = np.flatnonzero(y_idx == c)
+            n = min(max(1, round(self.stop_holdout * len(rows))), len(rows) - 2)
+            if n_new > 0 and n >= 1:
+                held[c] = rng.choice(rows, n, replace=False)
+                out[held[c]] = False
+        return np.flatnonzero(out), held
+
+    def _mmd_check(self, generator, full, held, labels, dev):
+        """The score ``train_wgan`` keeps the best of: the mean over held-out classes of the
+        MMD² between 64 generated rows of the class and its held-out rows."""
+
+        def score() -> float:
+            total = 0.0
+            for c, rows in held.items():
+                lab = torch.as_tensor(labels[c], device=dev).expand(64, -1)
+                fake = generator(torch.randn(64, self.noise_dim, device=dev), lab)
+                total += mmd2(fake, full[torch.as_tensor(rows, device=dev)])
+            return total / max(len(held), 1)
+
+        return score
 
     @torch.no_grad()
     def _generate(
@@ -354,6 +416,16 @@ class EWGANOverSampler(BaseOverSampler):
             xs.append(encoder.inverse(out.astype(np.float64)))
             ys.append(np.full(n_new, cls, dtype=classes.dtype))
         return np.vstack(xs), np.concatenate(ys)
+
+
+def mmd2(a: torch.Tensor, b: torch.Tensor) -> float:
+    """The (biased) squared maximum mean discrepancy between row sets a and b, RBF kernel with
+    the median heuristic: exp(-d² / median(d²)) over the pooled rows' pairwise distances."""
+    both = torch.cat([a, b]).float()
+    d2 = torch.cdist(both, both).pow(2)
+    k = torch.exp(-d2 / d2[d2 > 0].median().clamp_min(1e-12))
+    n = len(a)
+    return float(k[:n, :n].mean() + k[n:, n:].mean() - 2 * k[:n, n:].mean())
 
 
 def support_ranking(
