@@ -18,8 +18,8 @@ metrics the KEEL comparison ranks on); none, ROS and SMOTE are scored beside it 
 never chosen.
 
 Writes benchmarks/results/ewgan-budget/, ewgan-filter/ or ewgan-stop/ (results.json, table.md,
-sets/): per variant the mean inner G-mean, F1 and AUC, the median and maximum fit_resample seconds, and the
-choice.
+sets/): per variant the mean inner G-mean, F1 and AUC, the median and maximum fit_resample
+seconds, and the choice.
 """
 
 from __future__ import annotations
