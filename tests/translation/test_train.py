@@ -203,3 +203,30 @@ def test_grey_and_the_colour_scores_against_direct_computations():
     assert r["psnr"] > 100  # identical images: the MSE floor
     flat = colour_scores(nn.Conv2d(1, 3, 1), judge, grey(colour), y, colour)
     assert flat["psnr"] < 20 and flat["ssim"] < 0.9
+
+
+def test_contrastive_by_hand():
+    e1, e2 = torch.zeros(2, 3), torch.tensor([[3.0, 4.0, 0.0], [0.0, 1.0, 0.0]])
+    assert tr.contrastive(e1, e2, True, 2.0).item() == pytest.approx((25 + 1) / 2)
+    # negative pairs: only those closer than the margin cost, (m - d)^2
+    assert tr.contrastive(e1, e2, False, 2.0).item() == pytest.approx((0 + 1) / 2)
+
+
+def test_spgan_trains_its_siamese_net_and_resumes_bit_exact(tmp_path, monkeypatch):
+    a, b = _domains()
+
+    def fit(run_dir):
+        return tr.fit_cyclegan(a, b, width=2, sched=SCHED, blocks=1, similarity=2.0,
+                               run_dir=run_dir, seed=1)  # fmt: skip
+
+    whole = fit(tmp_path / "whole")
+    assert {"similarity", "siamese"} <= set(whole.log[0]) and hasattr(whole, "siamese")
+    restore = _killed_after_first_epoch(monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        fit(tmp_path / "killed")
+    restore()
+    resumed = fit(tmp_path / "killed")
+    w, r = _weights(whole), _weights(resumed)
+    assert any(k.startswith("siamese.") for k in w)
+    assert all(torch.equal(w[k], r[k]) for k in w)
+    assert not hasattr(tr.fit_cyclegan(a, b, width=2, sched=SCHED, blocks=1), "siamese")

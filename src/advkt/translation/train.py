@@ -98,18 +98,46 @@ def _spec(g: nn.Module) -> dict:
     return {"name": type(g).__name__, **g.config}
 
 
+class Siamese(nn.Module):
+    """SPGAN's SiaNet (Deng et al. 2018): four stride-2 conv blocks and a linear map to a
+    128-d embedding of an image (the paper's layer sizes were not at hand: ours)."""
+
+    def __init__(self, channels: int, width: int = 16) -> None:
+        super().__init__()
+        layers, c = [], channels
+        for n in (width, 2 * width, 4 * width, 8 * width):
+            layers += [nn.Conv2d(c, n, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+            c = n
+        self.net = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 128))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def contrastive(e1: torch.Tensor, e2: torch.Tensor, positive: bool, margin: float) -> torch.Tensor:
+    """SPGAN's contrastive loss of embedding pairs: d² for a positive pair, max(0, m − d)²
+    for a negative one, d the Euclidean distance, averaged over the batch."""
+    d = (e1.float() - e2.float()).pow(2).sum(1).clamp_min(1e-12).sqrt()
+    return (d.pow(2) if positive else (margin - d).clamp_min(0).pow(2)).mean()
+
+
 class CycleGAN(nn.Module):
-    """G: A → B (``student``, the generator a run is judged by), F: B → A, D_A, D_B; the
-    critic a distiller reads features from is D_B, which judges G's outputs alone."""
+    """G: A → B (``student``, the generator a run is judged by), F: B → A, D_A, D_B, and with
+    SPGAN's similarity preservation its SiaNet; the critic a distiller reads features from is
+    D_B, which judges G's outputs alone."""
 
     conditional = False
 
-    def __init__(self, channels: int = 1, width: int = 32, blocks: int = 6) -> None:
+    def __init__(
+        self, channels: int = 1, width: int = 32, blocks: int = 6, siamese: bool = False
+    ) -> None:
         super().__init__()
         self.student = ResnetGenerator(channels, channels, width, blocks)
         self.g_ba = ResnetGenerator(channels, channels, width, blocks)
         self.d_a = PatchDiscriminator(channels, width)
         self.d_b = PatchDiscriminator(channels, width)
+        if siamese:
+            self.siamese = Siamese(channels)
         self.spec = _spec(self.student)
 
     @property
@@ -286,15 +314,33 @@ def fit_cyclegan(
     blocks: int = 6,
     quiet: bool = True,
     device: str = "auto",
+    similarity: float = 0.0,
+    margin: float = 2.0,
 ) -> CycleGAN:
     """Train (or continue) a CycleGAN between A and B; its ``student`` is G: A → B.
-    ``device``: "auto" (a GPU if there is one), "cpu", "cuda", ..."""
+    ``device``: "auto" (a GPU if there is one), "cpu", "cuda", ...
+
+    ``similarity > 0`` makes it SPGAN (Deng et al. 2018, HorNet's translator): a SiaNet φ
+    (:class:`Siamese`) learns :func:`contrastive` on positive pairs (a, G(a)), (b, F(b)) and
+    negative pairs (G(a), b), (F(b), a) with margin ``margin`` (2), and the generators add
+    ``similarity`` × the same loss on those pairs (SiaNet frozen), so that a translated image
+    keeps what identifies it and does not copy the other domain's images (the paper's weight 2
+    is recalled, not checked: ours)."""
     sched = sched or Schedule()
     torch.manual_seed(seed)
-    m = CycleGAN(a.shape[1], width, blocks).to(pick_device(device))
+    m = CycleGAN(a.shape[1], width, blocks, siamese=similarity > 0).to(pick_device(device))
     opts = {"g": _adam([*m.student.parameters(), *m.g_ba.parameters()], sched),
             "d": _adam([*m.d_a.parameters(), *m.d_b.parameters()], sched)}  # fmt: skip
+    if similarity > 0:
+        opts["s"] = _adam(m.siamese.parameters(), sched)
     pool_a, pool_b = ImagePool(50), ImagePool(50)
+
+    def pairs(xa, xb, fake_b, fake_a) -> torch.Tensor:
+        e = m.siamese
+        return (contrastive(e(xa), e(fake_b), True, margin)
+                + contrastive(e(xb), e(fake_a), True, margin)
+                + contrastive(e(fake_b), e(xb), False, margin)
+                + contrastive(e(fake_a), e(xa), False, margin))  # fmt: skip
 
     def step(xa, xb):
         fake_b, fake_a = m.student(xa), m.g_ba(xb)
@@ -304,9 +350,21 @@ def fit_cyclegan(
         cyc = l1(m.g_ba(fake_b), xa) + l1(m.student(fake_a), xb)
         idt = l1(m.student(xb), xb) + l1(m.g_ba(xa), xa)
         loss_g = adv + cycle * cyc + 0.5 * cycle * idt
+        stats = {}
+        if similarity > 0:
+            m.siamese.requires_grad_(False)
+            sim = pairs(xa, xb, fake_b, fake_a)
+            m.siamese.requires_grad_(True)
+            loss_g, stats["similarity"] = loss_g + similarity * sim, sim.item()
         opts["g"].zero_grad(set_to_none=True)
         loss_g.backward()
         opts["g"].step()
+        if similarity > 0:
+            loss_s = pairs(xa, xb, fake_b.detach(), fake_a.detach())
+            opts["s"].zero_grad(set_to_none=True)
+            loss_s.backward()
+            opts["s"].step()
+            stats["siamese"] = loss_s.item()
         for d in (m.d_a, m.d_b):
             d.requires_grad_(True)
         loss_d = lsgan_d(m.d_b(xb), m.d_b(pool_b.query(fake_b))) + lsgan_d(
@@ -315,7 +373,7 @@ def fit_cyclegan(
         opts["d"].zero_grad(set_to_none=True)
         loss_d.backward()
         opts["d"].step()
-        return {"g_adv": adv.item(), "cycle": cyc.item(), "d": loss_d.item()}
+        return {"g_adv": adv.item(), "cycle": cyc.item(), "d": loss_d.item(), **stats}
 
     run_dir = None if run_dir is None else Path(run_dir)
 
