@@ -69,8 +69,17 @@ def cnn_recipe(split: str):
     return recipe.model_copy(update={"name": f"resnet8_seen-{split}"})
 
 
+def committed(split: str) -> Path:
+    """The split's CNN as committed (``benchmarks/teachers/``: weights, spec, the recipe and
+    summary of the run that trained it), used instead of training it again when present."""
+    return ROOT / "benchmarks" / "teachers" / f"zsl-cifar10-resnet8-{split}"
+
+
 def cnn_run(split: str) -> Path:
-    """The run folder :func:`train_cnn` trains the split's CNN into (``run_one``'s layout)."""
+    """The committed CNN of the split if there is one, else the run folder :func:`train_cnn`
+    trains it into (``run_one``'s layout)."""
+    if (committed(split) / "model.safetensors").is_file():
+        return committed(split)
     recipe = cnn_recipe(split)
     return cache() / "cnn" / f"{recipe.name}-s{recipe.seed}"
 
@@ -84,7 +93,10 @@ def train_cnn(split: str) -> dict:
     from advkt.zsl.cifar10 import SPLITS
 
     record = OUT / f"cnn-{split}.json"
-    summary = run_one(cnn_recipe(split), cache() / "cnn")
+    if (committed(split) / "summary.json").is_file():
+        summary = json.loads((committed(split) / "summary.json").read_text())
+    else:
+        summary = run_one(cnn_recipe(split), cache() / "cnn")
     out = {"split": split, "unseen": list(SPLITS[split]), "recipe": str(RECIPE.relative_to(ROOT)),
            "seen_test_acc": summary["test_acc"], "epochs": summary["epochs"],
            "wall_time_s": summary["wall_time_s"]}  # fmt: skip
@@ -101,7 +113,8 @@ def task(split: str, validation: bool = False):
     from advkt.zsl.cifar10 import SPLITS, semantics, task_from_run
 
     if split not in _TASKS:
-        _TASKS[split] = task_from_run(cnn_run(split), SPLITS[split], semantics()).minmax()
+        feats = cache() / f"features-{split}.npz"  # never inside the committed folder
+        _TASKS[split] = task_from_run(cnn_run(split), SPLITS[split], semantics(), feats).minmax()
     t = _TASKS[split]
     return t.validation(2, seed=0) if validation else t
 

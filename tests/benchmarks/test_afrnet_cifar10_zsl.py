@@ -52,6 +52,10 @@ def test_sweep_choose_fit_and_report(tmp_path, monkeypatch):
 def test_the_task_reads_the_cnn_from_the_folder_its_training_writes(tmp_path, monkeypatch):
     bench = load("afrnet_cifar10_zsl")
     monkeypatch.setenv("ADVKT_CACHE", str(tmp_path))
+    # the committed CNN is read where there is one (benchmarks/teachers/), else the trained run
+    assert bench.cnn_run("cat-truck") == bench.committed("cat-truck")
+    assert (bench.committed("cat-truck") / "recipe.json").is_file()
+    monkeypatch.setattr(bench, "committed", lambda split: tmp_path / "nothing" / split)
     recipe = bench.cnn_recipe("cat-truck")
     assert recipe.data.args["exclude"] == ["cat", "truck"] and recipe.seed == 0
     # run_one trains a recipe into <runs_dir>/<name>-s<seed>; train_cnn's runs_dir is cache/cnn

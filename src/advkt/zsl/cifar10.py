@@ -88,15 +88,19 @@ def features(model: torch.nn.Module, x: torch.Tensor, mean, std, batch: int = 50
     return torch.cat(out).float().numpy()
 
 
-def task_from_run(run: str | Path, unseen: tuple[str, str], sem: np.ndarray) -> ZSLTask:
-    """The zero-shot task of ``unseen`` from the seen-class CNN trained in ``run`` (its last
-    checkpoint); features cached beside the run (``zsl-features.npz``, arrays only)."""
+def task_from_run(
+    run: str | Path, unseen: tuple[str, str], sem: np.ndarray, cache: str | Path | None = None
+) -> ZSLTask:
+    """The zero-shot task of ``unseen`` from the seen-class CNN trained in ``run`` (a run folder,
+    its last checkpoint, or a folder holding ``model.safetensors``, ``spec.json`` and the
+    ``recipe.json`` that trained it); features cached in ``cache`` (default: beside the run,
+    ``zsl-features.npz``; arrays only)."""
     from advkt.data import load
     from advkt.engine.evaluation import load_student
     from advkt.recipe import recipe_from_json
 
     run = Path(run)
-    cached = run / "zsl-features.npz"
+    cached = Path(cache) if cache is not None else run / "zsl-features.npz"
     recipe = recipe_from_json(run / "recipe.json")
     excluded = list(recipe.data.args.get("exclude") or [])
     if sorted(excluded) != sorted(unseen):
@@ -110,6 +114,7 @@ def task_from_run(run: str | Path, unseen: tuple[str, str], sem: np.ndarray) -> 
         model = load_student(run)
         f_train = features(model, train.x, train.mean, train.std)
         f_test = features(model, test.x, test.mean, test.std)
+        cached.parent.mkdir(parents=True, exist_ok=True)
         np.savez(cached.with_suffix(".tmp.npz"), train=f_train, test=f_test)
         cached.with_suffix(".tmp.npz").replace(cached)
     out = [CIFAR10_CLASSES.index(c) for c in unseen]
