@@ -48,6 +48,7 @@ METHODS = (
     "ewgan-complement",
     "ewgan-share-support",  # ours: the share weighting, candidates filtered by their neighbours
     "ewgan-share-safe",  # ours: the same, only candidates in another class's region dropped
+    "ewgan-share-safe-mmd",  # ours: the safe form stopped at its best MMD to held-out rows
 )
 
 
@@ -118,10 +119,12 @@ def make_sampler(method: str, seed: int, nominal: list[int], cfg: BenchConfig):
             categorical_features=nominal, n_iter=cfg.ewgan_n_iter, batch_size=130, random_state=seed
         )
     if method.startswith("ewgan-"):
-        weighting, _, filt = method.removeprefix("ewgan-").partition("-")
+        weighting, _, rest = method.removeprefix("ewgan-").partition("-")
+        filt, _, stop = rest.partition("-")
         return EWGANOverSampler(
             weighting=weighting,
             filter=filt or "none",
+            stop=stop or "none",
             categorical_features=nominal or None,
             n_iter=cfg.ewgan_steps.get(method, cfg.ewgan_n_iter),
             max_time=cfg.ewgan_max_time,

@@ -15,6 +15,7 @@ GANS = (
     "ewgan-complement",
     "ewgan-share-support",
     "ewgan-share-safe",
+    "ewgan-share-safe-mmd",
 )  # see raw nominal codes, timed against SMOTE
 CLASSIFIERS = ("tree", "knn", "svm", "logreg")
 METRICS = ("f1", "gmean", "auc")
