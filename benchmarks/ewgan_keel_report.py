@@ -114,6 +114,7 @@ def write_outputs(results: list[dict], cfg, partial: bool) -> None:
         "ewgan-keel",
         rows,
         command=cfg.command,
+        indent=None,  # 11 methods x 20 sets x 12 columns with their folds: 2.2 MB indented
         partial=partial,
         config=config,
         average_ranks=ranks,

@@ -15,6 +15,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from advkt.atomic import write_text_atomic
+
 
 def machine() -> str:
     """One line naming the machine a figure was measured on."""
@@ -51,9 +53,15 @@ def row(method: str, dataset: str, metric: str, values: list[float], **extra: An
 
 
 def write_results(
-    out_dir: str | Path, benchmark: str, rows: list[dict], command: str | None = None, **extra: Any
+    out_dir: str | Path,
+    benchmark: str,
+    rows: list[dict],
+    command: str | None = None,
+    indent: int | None = 2,
+    **extra: Any,
 ) -> Path:
-    """Write ``out_dir/results.json`` atomically and return its path."""
+    """Write ``out_dir/results.json`` atomically and return its path; ``indent=None`` writes it
+    on one line (a large benchmark's rows, a third of the size)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     doc = {
@@ -64,9 +72,7 @@ def write_results(
         **extra,
     }
     path = out / "results.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(doc, indent=indent) + "\n")
     return path
 
 
