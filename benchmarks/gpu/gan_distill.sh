@@ -26,16 +26,7 @@ set -uo pipefail
 TASK=${TASK:-usps-mnist}
 BUDGET_S=${BUDGET_S:-480}
 OUT=${OUT:-/tmp/gan-distill-out}
-mkdir -p "$OUT" .gpu-state
-if ls .whl/*.whl >/dev/null 2>&1; then  # what the device image lacks (pydantic)
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-export ADVKT_DATA="$PWD/shared-data" ADVKT_CACHE="$PWD/.gpu-state"
-(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true) \
-  > "$OUT/gpu.txt" 2>&1
+source benchmarks/gpu/setup.sh
 timeout -s INT "$BUDGET_S" python3 benchmarks/gan_distill.py --task "$TASK" --workers 1 \
   --teacher-width 16 --epochs 20 --out "benchmarks/results/gan-distill-$TASK-gpu" "$@" \
   2>&1 | tee "$OUT/log.txt"

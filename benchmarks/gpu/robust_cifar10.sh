@@ -25,16 +25,7 @@
 set -uo pipefail
 BUDGET_S=${BUDGET_S:-480}
 OUT=${OUT:-/tmp/robust-cifar10-out}
-mkdir -p "$OUT" .gpu-state
-if ls .whl/*.whl >/dev/null 2>&1; then  # what the device image lacks (pydantic, torch-pruning)
-  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .whl/*.whl || exit 1
-  export PYTHONPATH=/tmp/site
-fi
-export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-export ADVKT_DATA="$PWD/shared-data" ADVKT_CACHE="$PWD/.gpu-state"
-(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader || true) \
-  > "$OUT/gpu.txt" 2>&1
+source benchmarks/gpu/setup.sh
 fast=(train.amp=bf16 train.channels_last=true teacher.train.amp=bf16
       teacher.train.channels_last=true)
 timeout -s INT "$BUDGET_S" python3 benchmarks/robust_compression.py accuracy --suite cifar10 \
