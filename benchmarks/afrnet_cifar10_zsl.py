@@ -124,6 +124,7 @@ def fit(split: str, method: str, seed: int, kw: dict, trial: bool = False) -> di
     import torch
 
     torch.set_num_threads(1)
+    from advkt.atomic import write_text_atomic
     from advkt.zsl.task import evaluate
 
     tag = "-".join(f"{k}{v:g}" for k, v in kw.items()) or "default"
@@ -134,9 +135,7 @@ def fit(split: str, method: str, seed: int, kw: dict, trial: bool = False) -> di
     out = {"split": split, "method": method, "seed": seed, "args": kw,
            **evaluate(build(method, **kw).fit(t, seed=seed), t)}  # fmt: skip
     record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=2) + "\n")
-    tmp.replace(record)
+    write_text_atomic(record, json.dumps(out, indent=2) + "\n")
     print(json.dumps(out), file=sys.stderr, flush=True)
     return out
 

@@ -153,6 +153,7 @@ def one(method: str, width: int, seed: int, kw: dict, args, trial: bool = False)
     import torch
 
     torch.set_num_threads(1)
+    from advkt.atomic import write_text_atomic
     from advkt.translation.train import fit_student
 
     configure(args)  # a worker process: the task the main process runs
@@ -172,9 +173,7 @@ def one(method: str, width: int, seed: int, kw: dict, args, trial: bool = False)
     if not trial:
         out |= scores(m.student, validation=False) | cost(m.student, t.student)
     record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_suffix(".tmp")
-    tmp.write_text(json.dumps(out, indent=2) + "\n")
-    tmp.replace(record)
+    write_text_atomic(record, json.dumps(out, indent=2) + "\n")
     print(json.dumps(out), file=sys.stderr, flush=True)
     return out
 
