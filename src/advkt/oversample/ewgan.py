@@ -315,7 +315,7 @@ class EWGANOverSampler(BaseOverSampler):
     ) -> tuple[Generator, TrainLog]:
         data = torch.as_tensor(encoder.transform(X.astype(np.float64)), device=dev)
         lab = torch.as_tensor(labels[y_idx], device=dev)
-        check, keep = None, None
+        check, full = None, data  # every row encoded: the held-out ones are scored against
         if self.stop == "mmd":
             keep, held = self._holdout(y_idx)
             data, lab, y_idx = data[keep], lab[keep], y_idx[keep]
@@ -333,8 +333,7 @@ class EWGANOverSampler(BaseOverSampler):
             encoder.width,
         ).to(dev)
         critic = Critic(encoder.width, k, self.hidden_dim).to(dev)
-        if keep is not None:
-            full = torch.as_tensor(encoder.transform(X.astype(np.float64)), device=dev)
+        if self.stop == "mmd":
             check = self._mmd_check(generator, full, held, labels, dev)
         log = train_wgan(
             generator,
