@@ -37,6 +37,8 @@ from pathlib import Path
 import numpy as np
 from ewgan_keel import CLASSIFIERS, _onehot, make_classifier, make_sampler, score  # sibling
 
+from advkt.atomic import write_text_atomic
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 STEPS = (50, 100, 200, 400)
@@ -59,6 +61,7 @@ STUDIES = {
         "safe-100": {"filter": "safe", "n_iter": FILTER_STEPS},
         "safe-mmd-300": {"filter": "safe", "n_iter": 300, "stop": "mmd"},
         "safe-mmd-600": {"filter": "safe", "n_iter": 600, "stop": "mmd"},
+        "safe-mmd-1200": {"filter": "safe", "n_iter": 1200, "stop": "mmd"},
         "peer:ros": "ros",
     },
 }
@@ -68,18 +71,31 @@ METRICS = ("gmean", "f1", "auc")
 
 def run_set(path: Path, folds: int = 5, study: str = "steps", out: Path | None = None) -> dict:
     """One KEEL set's inner-validation figures for every variant of ``study``, recorded under
-    ``out/sets/`` (committed) and read back, so that an interrupted run continues."""
+    ``out/sets/`` (committed) and read back, so that an interrupted run continues; a variant
+    already recorded with the same settings and folds is read back, only the others are run."""
     out = out or RESULTS / OUT_NAMES[study]
     record = out / "sets" / f"{path.stem}.json"
     variants = STUDIES[study]
+    kept: dict = {}
     if record.is_file():
-        kept = json.loads(record.read_text())
-        if kept["variants"] == variants and kept["folds"] == folds:
-            return kept
-    result = _run_set(path, folds, variants)
+        old = json.loads(record.read_text())
+        if old["folds"] == folds:
+            kept = {
+                v: old["results"][v]
+                for v, spec in old["variants"].items()
+                if variants.get(v) == spec and v in old["results"]
+            }
+    missing = {v: spec for v, spec in variants.items() if v not in kept}
+    if not missing:
+        return {**old, "variants": variants, "results": {v: kept[v] for v in variants}}
+    ran = _run_set(path, folds, missing)
+    result = {
+        **ran,
+        "variants": variants,
+        "results": {v: {**kept, **ran["results"]}[v] for v in variants},
+    }
     record.parent.mkdir(parents=True, exist_ok=True)
-    record.with_suffix(".tmp").write_text(json.dumps(result, indent=1) + "\n")
-    record.with_suffix(".tmp").replace(record)
+    write_text_atomic(record, json.dumps(result, indent=1) + "\n")
     return result
 
 

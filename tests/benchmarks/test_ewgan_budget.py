@@ -57,6 +57,32 @@ def test_the_filter_study_chooses_among_ewgan_variants_only(tmp_path, monkeypatc
     assert b.choose("filter", summary) == "other"
 
 
+def test_a_new_variant_is_run_alone_and_the_recorded_ones_are_read_back(tmp_path, monkeypatch):
+    """Adding a variant to a study runs that variant only: the recorded ones come back as they
+    were (same settings, same folds), a variant whose settings changed is run again."""
+    b = load("ewgan_budget")
+    data, out = tmp_path / "keel", tmp_path / "out"
+    data.mkdir()
+    _write_keel(data / "toy.dat")
+    monkeypatch.setitem(b.STUDIES, "stop", {"a": {"filter": "safe", "n_iter": 2}})
+    first = b.run_set(data / "toy.dat", folds=3, study="stop", out=out)
+    ran = []
+    real = b._run_set
+    monkeypatch.setattr(b, "_run_set", lambda p, f, v: ran.append(set(v)) or real(p, f, v))
+    monkeypatch.setitem(b.STUDIES, "stop", {"a": {"filter": "safe", "n_iter": 2},
+                                            "b": {"filter": "safe", "n_iter": 3}})  # fmt: skip
+    both = b.run_set(data / "toy.dat", folds=3, study="stop", out=out)
+    assert ran == [{"b"}]
+    assert both["results"]["a"] == first["results"]["a"]
+    assert list(both["results"]) == ["a", "b"] and len(both["results"]["b"]["f1"]) == 3
+    assert b.run_set(data / "toy.dat", folds=3, study="stop", out=out) == both  # all read back
+    assert ran == [{"b"}]
+    monkeypatch.setitem(b.STUDIES, "stop", {"a": {"filter": "safe", "n_iter": 4},
+                                            "b": {"filter": "safe", "n_iter": 3}})  # fmt: skip
+    b.run_set(data / "toy.dat", folds=3, study="stop", out=out)
+    assert ran == [{"b"}, {"a"}]  # a's settings changed: run again
+
+
 class _Serial:
     """A stand-in for the process pool: the same calls, in this process."""
 
