@@ -4,11 +4,15 @@
 
 The set: 200 identities (1-100 train, 101-200 test) seen by 6 cameras, 4 images each, 64 x 32,
 seed 0, written once as a Market-1501 folder in ``$ADVKT_CACHE/reid-synthetic/data``. Each
-method's recipe (``METHODS``) trains on it through the engine (run folders in the same cache; an
-interrupted run continues) and is evaluated by :func:`advkt.reid.retrieval.evaluate_run`
-(query: one image per test identity and camera; gallery: the rest). Each finished run's figures
-are recorded in ``benchmarks/results/reid-synthetic/runs/`` and read back. Writes results.json
-(rows: ``method``, ``metric`` rank1 / mAP, ``values``, ``seeds``) and table.md there.
+method's recipe and overrides (``METHODS``) train on it through the engine (run folders in the
+same cache; an interrupted run continues) and are evaluated by
+:func:`advkt.reid.retrieval.evaluate_run` (query: one image per test identity and camera; gallery:
+the rest). HorNet's captioner (``CAPTIONER``) is fitted once on the training identities' images
+and captions (``captions.json``; the test identities' captions are never read) and saved in
+``$ADVKT_CACHE/reid-synthetic/captioner``; the HorNet row reads it, the row without captions does
+not. Each finished run's figures are recorded in ``benchmarks/results/reid-synthetic/runs/`` and
+read back. Writes results.json (rows: ``method``, ``metric`` rank1 / mAP, ``values``, ``seeds``)
+and table.md there.
 """
 
 from __future__ import annotations
@@ -22,12 +26,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "reid-synthetic"
+# label -> (recipe, its overrides, record name); "{captioner}" is the fitted captioner's folder
 METHODS = {
-    "baseline (softmax + triplet)": "recipes/reid/triplet_resnet20.yaml",
-    "baseline + random erasing": "recipes/reid/triplet_erase_resnet20.yaml",
-    "AAA-Net": "recipes/reid/aaanet_resnet20.yaml",
-}
+    "baseline (softmax + triplet)": ("recipes/reid/triplet_resnet20.yaml", (), "triplet_resnet20"),
+    "baseline + random erasing": (
+        "recipes/reid/triplet_erase_resnet20.yaml", (), "triplet_erase_resnet20"),
+    "AAA-Net": ("recipes/reid/aaanet_resnet20.yaml", (), "aaanet_resnet20"),
+    "HorNet": (
+        "recipes/reid/hornet_resnet20.yaml", ("student.args.captioner={captioner}",),
+        "hornet_resnet20"),
+    "HorNet without captions": ("recipes/reid/hornet_resnet20.yaml", (), "hornet_nocap_resnet20"),
+}  # fmt: skip
 SET = {"n_ids": 200, "n_cams": 6, "per_cam": 4, "seed": 0, "train_ids": 100}
+CAPTIONER = {"epochs": 30, "batch": 64, "lr": 2e-3, "seed": 0}
 
 
 def cache() -> Path:
@@ -48,6 +59,31 @@ def data_root() -> Path:
     return root
 
 
+def captioner_folder() -> Path:
+    """HorNet's captioner, fitted once on the training identities' images (64 x 32, in [-1, 1])
+    and their captions, saved with its settings in ``settings.json`` beside it."""
+
+    from advkt.data.reid import read_images
+    from advkt.reid import layouts
+    from advkt.reid.captioner import fit_captioner, save_captioner
+
+    folder = cache() / "captioner"
+    settings = {"set": SET, **CAPTIONER}
+    made = folder / "settings.json"
+    if made.is_file() and json.loads(made.read_text()) == settings:
+        return folder
+    root = data_root()
+    train = layouts.market1501(root)["train"]
+    texts = json.loads(next(root.rglob("captions.json")).read_text())
+    x = read_images([im.path for im in train], (64, 32)).float() / 127.5 - 1
+    captions = [texts[f"{im.pid:04d}"] for im in train]
+    model, vocab, losses = fit_captioner(x, captions, **CAPTIONER)
+    save_captioner(folder, model, vocab)
+    made.write_text(json.dumps(settings) + "\n")
+    print(f"captioner fitted on {len(x)} images, final loss {losses[-1]:.3f}", file=sys.stderr)
+    return folder
+
+
 def one(label: str, seed: int) -> dict:
     import torch
 
@@ -56,12 +92,16 @@ def one(label: str, seed: int) -> dict:
     from advkt.reid.retrieval import evaluate_run
     from advkt.report.compare import run_one
 
-    record = OUT / "runs" / f"{Path(METHODS[label]).stem}-s{seed}.json"
+    path, extra, name = METHODS[label]
+    record = OUT / "runs" / f"{name}-s{seed}.json"
     if record.is_file():
         return json.loads(record.read_text())
-    recipe = load_recipe(ROOT / METHODS[label], [f"data.root={data_root()}", f"seed={seed}"])
+    over = [o.format(captioner=captioner_folder()) for o in extra]
+    recipe = load_recipe(
+        ROOT / path, [f"data.root={data_root()}", f"seed={seed}", f"name={name}", *over]
+    )
     summary = run_one(recipe, cache() / "runs")
-    out = {"method": label, "seed": seed, "recipe": METHODS[label],
+    out = {"method": label, "seed": seed, "recipe": path, "overrides": list(extra),
            "train_id_acc": summary["test_acc"], "wall_time_s": summary["wall_time_s"],
            **evaluate_run(cache() / "runs" / f"{recipe.name}-s{seed}")}  # fmt: skip
     record.parent.mkdir(parents=True, exist_ok=True)
@@ -78,7 +118,9 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
-    data_root()  # rendered before the workers read it
+    data_root()  # rendered (and the captioner fitted) before the workers read them
+    if any(extra for _, extra, _ in METHODS.values()):
+        captioner_folder()
     jobs = [(label, s) for label in METHODS for s in range(1, args.seeds + 1)]
     with ProcessPoolExecutor(args.workers) as pool:
         done = [f.result() for f in [pool.submit(one, *j) for j in jobs]]

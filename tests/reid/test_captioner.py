@@ -44,3 +44,22 @@ def test_the_captioner_learns_the_colours_it_sees():
 
     right = sum(hair(o) == hair(c) for o, c in zip(out, caps)) / len(caps)
     assert right > 0.6  # four hair colours: chance is about 0.25
+
+
+def test_a_saved_captioner_reads_back_the_same_and_a_bad_folder_is_named(tmp_path):
+    import pytest
+
+    from advkt.reid.captioner import Captioner, Vocabulary, load_captioner, save_captioner
+
+    torch.manual_seed(0)
+    vocab = Vocabulary(["red hair, blue top", "black hair, green top"])
+    model = Captioner(len(vocab), embed=16, hidden=32).eval()
+    save_captioner(tmp_path / "cap", model, vocab)
+    back, words = load_captioner(tmp_path / "cap")
+    assert words.words == vocab.words and not back.training
+    x = torch.rand(3, 3, 64, 32) * 2 - 1
+    assert torch.equal(back.caption(x, 6), model.caption(x, 6))
+    with pytest.raises(ValueError, match="vocabulary"):
+        save_captioner(tmp_path / "bad", Captioner(len(vocab) + 1), vocab)
+    with pytest.raises(FileNotFoundError, match="not a captioner folder"):
+        load_captioner(tmp_path / "absent")

@@ -78,3 +78,21 @@ def test_a_short_training_ranks_rendered_identities_far_above_chance():
     dist = np.linalg.norm(feats[q][:, None] - feats[~q][None], axis=2)
     res = evaluate(dist, pids[q], pids[~q], cams[q], cams[~q])
     assert res["cmc"][0] > 3 * (100 / 12)  # 12 unseen identities: chance rank-1 is 8.3 %
+
+
+def test_the_hornet_model_is_built_from_its_spec_with_its_captioner(tmp_path):
+    import pytest
+
+    from advkt.reid.captioner import Vocabulary, save_captioner
+
+    vocab = Vocabulary(["red hair, blue top"])
+    save_captioner(tmp_path / "cap", Captioner(len(vocab)), vocab)
+    spec = {"name": "hornet", "num_classes": 4, "backbone": {"name": "resnet8"},
+            "captioner": str(tmp_path / "cap"), "length": 6}  # fmt: skip
+    m = build_model(spec)
+    assert isinstance(m, HORNet) and m.captioner is not None
+    assert build_model(m.spec).spec == m.spec  # rebuilt from the spec it carries
+    assert m(torch.randn(2, 3, 64, 32)).shape == (2, 4)
+    assert build_model({**spec, "captioner": None}).captioner is None
+    with pytest.raises(ValueError, match="needs 'backbone'"):
+        build_model({"name": "hornet", "num_classes": 4})

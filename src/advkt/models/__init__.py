@@ -13,6 +13,7 @@ from advkt.models import (  # noqa: F401  (imported so that their models registe
     cosine_head,
     descriptor,
     digits,
+    hornet,
     imagenet_resnet,
     mobilenetv2,
     vgg,

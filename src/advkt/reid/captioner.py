@@ -14,13 +14,21 @@ captions exist and reads those captions beside the image. **Paper**: an image ca
   the colours); trained by teacher forcing, the cross-entropy of each next word
   (:func:`fit_captioner`); :meth:`Captioner.caption` decodes greedily.
 
-Images are float (N, 3, H, W) in [-1, 1].
+Images are float (N, 3, H, W) in [-1, 1]. :func:`save_captioner` writes a trained captioner as a
+code-free folder (``model.safetensors`` + ``captioner.json``: its sizes and vocabulary) and
+:func:`load_captioner` reads it back; HorNet's model (``hornet``) names such a folder.
 """
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import torch
+from safetensors.torch import load_file, save_file
 from torch import nn
+
+from advkt.atomic import write_text_atomic
 
 PAD, BOS, EOS, UNK = 0, 1, 2, 3
 SPECIAL = ("<pad>", "<bos>", "<eos>", "<unk>")
@@ -35,6 +43,16 @@ class Vocabulary:
         words = sorted({w for c in captions for w in tokenize(c)})
         self.words = [*SPECIAL, *words]
         self.index = {w: i for i, w in enumerate(self.words)}
+
+    @classmethod
+    def from_words(cls, words: list[str]) -> Vocabulary:
+        """The vocabulary whose word list (special words first) is ``words``, as saved."""
+        if list(words[: len(SPECIAL)]) != list(SPECIAL):
+            raise ValueError(f"a vocabulary starts with {', '.join(SPECIAL)}; got {words[:4]}")
+        vocab = cls([])
+        vocab.words = list(words)
+        vocab.index = {w: i for i, w in enumerate(vocab.words)}
+        return vocab
 
     def __len__(self) -> int:
         return len(self.words)
@@ -64,6 +82,7 @@ class Vocabulary:
 class Captioner(nn.Module):
     def __init__(self, vocab_size: int, embed: int = 64, hidden: int = 128) -> None:
         super().__init__()
+        self.embed_size, self.hidden_size = embed, hidden
         blocks, c = [], 3
         for n in (32, 64, 128):
             blocks += [nn.Conv2d(c, n, 3, 2, 1), nn.BatchNorm2d(n), nn.ReLU(True)]
@@ -138,3 +157,37 @@ def fit_captioner(
             total, n = total + loss.item() * len(idx), n + len(idx)
         losses.append(total / n)
     return model.eval(), vocab, losses
+
+
+def save_captioner(folder: str | Path, model: Captioner, vocab: Vocabulary) -> Path:
+    """Write ``model`` and ``vocab`` to ``folder`` (weights first, the JSON last: a folder with
+    its ``captioner.json`` is complete)."""
+    if model.out.out_features != len(vocab):
+        raise ValueError(
+            f"save_captioner: the captioner has {model.out.out_features} words, the vocabulary "
+            f"{len(vocab)}"
+        )
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / ".model.safetensors.tmp"
+    save_file({k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}, str(tmp))
+    tmp.replace(folder / "model.safetensors")
+    info = {"embed": model.embed_size, "hidden": model.hidden_size, "words": vocab.words}
+    write_text_atomic(folder / "captioner.json", json.dumps(info, indent=1) + "\n")
+    return folder
+
+
+def load_captioner(folder: str | Path) -> tuple[Captioner, Vocabulary]:
+    """The captioner (in eval mode) and vocabulary :func:`save_captioner` wrote to ``folder``;
+    reading it runs no code (JSON and safetensors)."""
+    folder = Path(folder)
+    if not (folder / "captioner.json").is_file() or not (folder / "model.safetensors").is_file():
+        raise FileNotFoundError(
+            f"{folder}: not a captioner folder (model.safetensors and captioner.json expected; "
+            "advkt.reid.captioner.save_captioner writes one)"
+        )
+    info = json.loads((folder / "captioner.json").read_text())
+    vocab = Vocabulary.from_words(info["words"])
+    model = Captioner(len(vocab), info["embed"], info["hidden"])
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    return model.eval(), vocab
