@@ -1,16 +1,21 @@
-"""The validation sweep for hinton-mnist (issue #12): the students' schedule, then KD's weights,
-chosen on a validation split (54,000 / 6,000 of the training images), never on the test set.
+"""The validation sweep for hinton-mnist (issue #12): the students' schedule, then each row's
+learning rate, chosen on a validation split (54,000 / 6,000 of the training images), never on the
+test set.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/hinton_sweep.py --jobs 2
 
+KD's runs here distil from the validation teacher ``benchmarks/teachers/hinton-mnist-mlp1200-val``
+(the benchmark teacher's recipe trained on the 54,000 alone): a teacher that saw the validation
+images would hand its student their answers and bias every KD figure upward.
+
 Phase 1, the student alone (``recipes/hinton-mnist/student_mlp800.yaml``) at 30, 60 and 120
 epochs: the schedule is the shortest whose doubling moves the validation mean by less than 0.1
-point (the student alone converged), else the longest. Phase 2, KD at T = 20
-(``kd_mlp1200_mlp800.yaml``) on that schedule with three splits of its weights (hard-label CE /
-soft term: 0.1 / 0.9, the current recipe; 0.3 / 0.7; 0.5 / 0.5): the highest validation mean.
-Phase 3, KD with those weights converged on the same rule (its schedule doubled from the
-student's while that still moves its validation mean by 0.1 point or more): the comparison's
-schedule, the same for both rows, is the longer of the two.
+point (the student alone converged), else the longest. Phase 2, the same three trials for each
+row: SGD's learning rate in ``LRS`` on that schedule, for the student alone and for KD at T = 20
+with hard-label CE / soft term 0.5 / 0.5 (``kd_mlp1200_mlp800.yaml``); each row takes its highest
+validation mean. Phase 3, KD at its chosen rate converged on the same rule (its schedule doubled
+while that still moves its validation mean by 0.1 point or more); the comparison's schedule, the
+same for both rows, is the longer of the two.
 Seeds 1-2 each. Runs train in ``$ADVKT_CACHE/hinton-sweep/``; each finished run's summary is
 recorded in ``benchmarks/results/hinton-sweep/runs/`` and read back from there (the sweep resumes
 from its records); writes ``benchmarks/results/hinton-sweep/`` (results.json, table.md). The
@@ -29,7 +34,9 @@ from cached_runs import runs_dir, train_once  # the sibling script
 ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes" / "hinton-mnist"
 EPOCHS = (30, 60, 120)
-KD_WEIGHTS = ((0.1, 0.9), (0.3, 0.7), (0.5, 0.5))
+LRS = (0.02, 0.05, 0.1)  # the recipes' SGD learning rate is 0.05
+KD_ARGS = ("method.args.ce_weight=0.5", "method.args.kd_weight=0.5")
+VAL_TEACHER = ROOT / "benchmarks" / "teachers" / "hinton-mnist-mlp1200-val"
 OUT = ROOT / "benchmarks" / "results" / "hinton-sweep"
 
 
@@ -64,6 +71,11 @@ def schedule(jobs, seeds, name, recipe, overrides, epochs) -> tuple[int, dict[in
     return epochs[-1], val
 
 
+def lr_name(row: str, epochs: int, lr: float) -> str:
+    """A run's record name; the recipes' own rate (0.05) keeps the name phase 1 gave it."""
+    return f"{row}-e{epochs}" + ("" if lr == 0.05 else f"-lr{lr}")
+
+
 def main(argv: list[str] | None = None) -> int:
     from advkt.report.results import fmt, mean_std, row, write_results
 
@@ -72,80 +84,78 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=2)
     args = p.parse_args(argv)
     seeds = list(range(1, args.seeds + 1))
+    if not (VAL_TEACHER / "model.safetensors").is_file():
+        raise SystemExit(
+            f"{VAL_TEACHER} is missing: python benchmarks/train_teacher.py "
+            "recipes/hinton-mnist/teachers/mlp1200.yaml data.validation=0.1 "
+            "--name hinton-mnist-mlp1200-val"
+        )
+    kd_over = (f"teacher.checkpoint={VAL_TEACHER}", *KD_ARGS)
     chosen, val = schedule(
         args.jobs, seeds, lambda e: f"student-e{e}", "student_mlp800.yaml", (), EPOCHS
     )
-    ktasks = [
-        (f"kd-e{chosen}-ce{c}", "kd_mlp1200_mlp800.yaml",
-         (f"train.epochs={chosen}", f"method.args.ce_weight={c}", f"method.args.kd_weight={k}"), s)
-        for c, k in KD_WEIGHTS for s in seeds
+    tasks = [
+        (lr_name(name, chosen, lr), recipe,
+         (f"train.epochs={chosen}", f"train.optimizer.lr={lr}", *over), s)
+        for name, recipe, over in (("student", "student_mlp800.yaml", ()),
+                                   ("kdval", "kd_mlp1200_mlp800.yaml", kd_over))
+        for lr in LRS for s in seeds
     ]  # fmt: skip
-    kdone = _many(args.jobs, ktasks)
-    kval = {
-        w: [d["val_acc"] for d in kdone[i * len(seeds) : (i + 1) * len(seeds)]]
-        for i, w in enumerate(KD_WEIGHTS)
+    done = [d["val_acc"] for d in _many(args.jobs, tasks)]
+    n = len(seeds)
+    lr_val = {
+        (name, lr): done[(i * len(LRS) + j) * n : (i * len(LRS) + j + 1) * n]
+        for i, name in enumerate(("student", "kd"))
+        for j, lr in enumerate(LRS)
     }
-    best = max(kval, key=lambda w: mean_std(kval[w])[0])
+    best = {
+        name: max(LRS, key=lambda lr, name=name: mean_std(lr_val[(name, lr)])[0])
+        for name in ("student", "kd")
+    }
     # phase 3: KD converged too, on the same rule; both rows of the comparison then train the
     # longer of the two schedules (the student alone, converged at `chosen`, stays where it is)
     kd_epochs, kd_val = schedule(
         args.jobs,
         seeds,
-        lambda e: f"kd-e{e}-ce{best[0]}",
+        lambda e: lr_name("kdval", e, best["kd"]),
         "kd_mlp1200_mlp800.yaml",
-        (f"method.args.ce_weight={best[0]}", f"method.args.kd_weight={best[1]}"),
+        (f"train.optimizer.lr={best['kd']}", *kd_over),
         [e for e in EPOCHS if e >= chosen],
     )
     final = max(chosen, kd_epochs)
+    ds = "hinton-mnist-val"
     rows = [
-        row("student", "hinton-mnist-val", "val_acc", v, epochs=e, seeds=seeds, chosen=e == chosen)
+        row("student", ds, "val_acc", v, epochs=e, lr=0.05, seeds=seeds, chosen=e == chosen)
         for e, v in val.items()
     ]
     rows += [
-        row(
-            "kd",
-            "hinton-mnist-val",
-            "val_acc",
-            v,
-            epochs=chosen,
-            ce_weight=w[0],
-            kd_weight=w[1],
-            seeds=seeds,
-            chosen=w == best,
-        )
-        for w, v in kval.items()
+        row(name, ds, "val_acc", v, epochs=chosen, lr=lr, seeds=seeds, chosen=lr == best[name])
+        for (name, lr), v in lr_val.items()
     ]
     rows += [
-        row(
-            "kd-schedule",
-            "hinton-mnist-val",
-            "val_acc",
-            v,
-            epochs=e,
-            ce_weight=best[0],
-            kd_weight=best[1],
-            seeds=seeds,
-            chosen=e == final,
-        )
+        row("kd-schedule", ds, "val_acc", v, epochs=e, lr=best["kd"], seeds=seeds,
+            chosen=e == final)
         for e, v in kd_val.items()
-    ]
+    ]  # fmt: skip
+    label = {"student": "student alone", "kd": "KD, T = 20, CE 0.5 / soft 0.5"}
     lines = [
-        "# hinton-mnist validation sweep (54,000 / 6,000)",
+        "# hinton-mnist validation sweep (54,000 / 6,000; KD from the validation teacher)",
         "",
         "| row | setting | validation % | chosen |",
         "|---|---|---|---|",
     ]
     lines += [
-        f"| student alone | {e} epochs | {fmt(*mean_std(v))} | {'**yes**' if e == chosen else ''} |"
+        f"| student alone | {e} epochs, lr 0.05 | {fmt(*mean_std(v))} | "
+        f"{'**yes**' if e == chosen else ''} |"
         for e, v in val.items()
     ]
     lines += [
-        f"| KD, T = 20, {chosen} epochs | CE {w[0]} / soft {w[1]} | {fmt(*mean_std(v))} | "
-        f"{'**yes**' if w == best else ''} |"
-        for w, v in kval.items()
+        f"| {label[name]} | {chosen} epochs, lr {lr} | {fmt(*mean_std(v))} | "
+        f"{'**yes**' if lr == best[name] else ''} |"
+        for (name, lr), v in lr_val.items()
     ]
     lines += [
-        f"| KD, T = 20, CE {best[0]} / soft {best[1]} | {e} epochs | {fmt(*mean_std(v))} | "
+        f"| {label['kd']} | {e} epochs, lr {best['kd']} | {fmt(*mean_std(v))} | "
         f"{'**yes**' if e == final else ''} |"
         for e, v in kd_val.items()
     ]
@@ -153,8 +163,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Schedule of the comparison: {final} epochs for both rows (the student alone converged "
         f"at {chosen}, KD at {kd_epochs}: the shortest schedule whose doubling moves the "
-        "validation mean by less than 0.1 point); KD's weights: "
-        f"CE {best[0]} / soft {best[1]}.",
+        "validation mean by less than 0.1 point); learning rates: student alone "
+        f"{best['student']}, KD {best['kd']}.",
     ]
     write_results(OUT, "hinton-sweep", rows, command="python benchmarks/hinton_sweep.py --jobs 2")
     (OUT / "table.md").write_text("\n".join(lines) + "\n")
