@@ -260,22 +260,24 @@ def _protocol(cfg: BenchConfig) -> dict:
 
 def recorded_dataset(path: Path, cfg: BenchConfig) -> dict:
     """:func:`run_dataset`, recorded under ``OUT/sets/`` and read back when the protocol matches,
-    so that an interrupted run continues where it stopped. A record that differs only by lacking
-    some of the methods is completed: only those run (every method's figures depend on the seed,
-    fold and its own settings alone), and the merged record replaces it."""
+    so that an interrupted run continues where it stopped. Where only methods differ (some
+    missing from the record, or one whose own generator steps changed), only those run (every
+    method's figures depend on the seed, fold and its own settings alone), and the merged record
+    replaces it; a change shared by every method (folds, seeds, the default steps) reruns all."""
     record = Path(cfg.out) / "sets" / f"{path.stem}.json"
     result = None
     if record.is_file():
         kept = json.loads(record.read_text())
-        if kept.get("protocol") == _protocol(cfg):
+        was = kept.get("protocol", {})
+        if was == _protocol(cfg):
             return kept["result"]
         old = kept.get("result", {}).get("scores", {})
-        missing = tuple(m for m in cfg.methods if m not in old)
-        now = _protocol(cfg)  # the record's settings, for the methods it holds, must be these
-        now["ewgan_steps"] = {m: n for m, n in now["ewgan_steps"].items() if m in old}
-        same = {**kept.get("protocol", {}), "methods": list(cfg.methods)} == now
-        if same and len(missing) < len(cfg.methods):
-            new = run_dataset(path, replace(cfg, methods=missing))
+        steps = was.get("ewgan_steps", {})
+        held = [m for m in cfg.methods if m in old and steps.get(m) == cfg.ewgan_steps.get(m)]
+        shared = ("folds", "seeds", "ewgan_n_iter", "ewgan_max_time")
+        if held and all(was.get(k) == _protocol(cfg)[k] for k in shared):
+            missing = tuple(m for m in cfg.methods if m not in held)
+            new = run_dataset(path, replace(cfg, methods=missing)) if missing else None
             result = _merge(kept["result"], new, cfg.methods)
     if result is None:
         result = run_dataset(path, cfg)
@@ -286,8 +288,9 @@ def recorded_dataset(path: Path, cfg: BenchConfig) -> dict:
     return result
 
 
-def _merge(old: dict, new: dict, methods: tuple[str, ...]) -> dict:
+def _merge(old: dict, new: dict | None, methods: tuple[str, ...]) -> dict:
     """One set's record holding ``methods``: each from ``new`` where it ran there, else ``old``."""
+    new = new or {"scores": {}, "times": {}, "failures": {}, "ewgan_stopped_by_time": {}}
     src = {m: new if m in new["scores"] else old for m in methods}
     pca = old.get("pca") or new.get("pca")
     if pca is not None:

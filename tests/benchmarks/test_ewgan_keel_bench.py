@@ -170,3 +170,31 @@ def test_a_record_lacking_a_method_is_completed_by_running_only_that_method(tmp_
     assert kept["protocol"]["methods"] == list(both)
     assert bench.recorded_dataset(data / "toy.dat", cfg) == json.loads(json.dumps(merged))
     assert ran == [("smote",)]  # the completed record is read back as it is
+
+
+def test_a_method_whose_own_steps_changed_is_rerun_alone(tmp_path, monkeypatch):
+    """Changing one EWGAN variant's generator steps reruns that variant only; the other
+    methods' figures are read back from the record. Changing what every method shares (the
+    seeds) reruns them all, and dropping a method keeps the rest without running anything."""
+    data = tmp_path / "keel"
+    data.mkdir()
+    _write_keel(data / "toy.dat")
+    methods = ("none", "ewgan-share-safe-mmd")
+    cfg = BenchConfig(data_dir=data, out=tmp_path / "out", folds=2, seeds=(0,), methods=methods,
+                      ewgan_steps={"ewgan-share-safe-mmd": 2}, command="test")  # fmt: skip
+    first = bench.recorded_dataset(data / "toy.dat", cfg)
+    ran = []
+    real = bench.run_dataset
+    monkeypatch.setattr(bench, "run_dataset", lambda p, c: ran.append(c.methods) or real(p, c))
+    cfg.ewgan_steps = {"ewgan-share-safe-mmd": 3}
+    second = bench.recorded_dataset(data / "toy.dat", cfg)
+    assert ran == [("ewgan-share-safe-mmd",)]
+    assert second["scores"]["none"] == json.loads(json.dumps(first["scores"]["none"]))
+    kept = json.loads((tmp_path / "out" / "sets" / "toy.json").read_text())
+    assert kept["protocol"]["ewgan_steps"] == {"ewgan-share-safe-mmd": 3}
+    cfg.methods = ("none",)  # a method dropped: the rest is read back, nothing runs
+    assert list(bench.recorded_dataset(data / "toy.dat", cfg)["scores"]) == ["none"]
+    assert ran == [("ewgan-share-safe-mmd",)]
+    cfg.seeds = (0, 1)  # shared by every method: all rerun
+    bench.recorded_dataset(data / "toy.dat", cfg)
+    assert ran[-1] == ("none",)
