@@ -53,8 +53,7 @@ def asr_span(context: str, answer: str) -> tuple[int, str] | None:
 def map_answers(questions: list[Question]) -> tuple[list[Question], list[str]]:
     """The questions with their answers replaced by their spans in their (ASR) contexts (an
     answer whose offset already points at it in this context is kept as it is), keeping those that
-    survived,
-    keeping those that survived; and the ids of the questions none of whose answers survived
+    survived; and the ids of the questions none of whose answers survived
     (kept in the list with their reference answers and no span: ``starts`` empty)."""
     out, lost = [], []
     for q in questions:
