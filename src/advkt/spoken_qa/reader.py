@@ -94,6 +94,16 @@ def span_ce(start: torch.Tensor, end: torch.Tensor, target: torch.Tensor) -> tor
     return (F.cross_entropy(start[ok], t[:, 0]) + F.cross_entropy(end[ok], t[:, 1])) / 2
 
 
+def _buckets(rows: torch.Tensor, lengths: torch.Tensor, size: int, gen: torch.Generator):
+    """``rows`` in batches of ``size`` in a random order, each batch drawn from 20 batches' worth
+    of shuffled rows sorted by context length (little padding, still random)."""
+    rows = rows[torch.randperm(len(rows), generator=gen)]
+    out = []
+    for chunk in rows.split(size * 20):
+        out += list(chunk[lengths[chunk].argsort(stable=True)].split(size))
+    return [out[i] for i in torch.randperm(len(out), generator=gen).tolist()]
+
+
 def fit_reader(
     train: QASet,
     epochs: int = 10,
@@ -110,10 +120,11 @@ def fit_reader(
     rows = train.answerable.nonzero().flatten()
     gen = torch.Generator().manual_seed(seed)
     losses = []
+    lengths = train.contexts.index.diff()[train.ctx_of]  # each question's context length
     for _ in range(epochs):
         model.train()
         total = 0.0
-        for idx in rows[torch.randperm(len(rows), generator=gen)].split(batch_size):
+        for idx in _buckets(rows, lengths, batch_size, gen):
             b = batch(train, idx)
             start, end, _ = model(b["c"], b["c_mask"], b["q"], b["q_mask"])
             loss = span_ce(start, end, b["target"])
@@ -130,7 +141,8 @@ def predict(model: SpanReader, s: QASet, batch_size: int = 64) -> dict[str, str]
     """Each question's predicted answer text (its best span's characters in the context)."""
     model.eval()
     out = {}
-    for idx in torch.arange(len(s)).split(batch_size):
+    by_length = s.contexts.index.diff()[s.ctx_of].argsort(stable=True)  # little padding
+    for idx in by_length.split(batch_size):
         b = batch(s, idx)
         start, end, _ = model(b["c"], b["c_mask"], b["q"], b["q_mask"])
         for k, (i, j) in zip(idx.tolist(), best_spans(start, end).tolist()):
