@@ -12,6 +12,10 @@ export OMP_NUM_THREADS ?= 1
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q -e '.[all,dev]'
+	@# spoken QA's speech synthesiser (Debian's espeak-ng), where apt-get can install it
+	command -v espeak-ng >/dev/null || ! command -v apt-get >/dev/null || \
+		{ apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng; } \
+		|| echo "advkt: espeak-ng could not be installed; spoken QA's speech needs it" >&2
 	touch $(STAMP)
 
 setup: $(STAMP)
