@@ -15,10 +15,12 @@ characters, and :func:`score` gives the official SQuAD v1.1 exact match and F1.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from advkt.spoken_qa.encoder import Encoded, cached_encoding, token_span
 from advkt.spoken_qa.model import SpanReader, best_spans
@@ -104,6 +106,37 @@ def _buckets(rows: torch.Tensor, lengths: torch.Tensor, size: int, gen: torch.Ge
     return [out[i] for i in torch.randperm(len(out), generator=gen).tolist()]
 
 
+def train_loop(
+    parts: nn.Module,
+    loss_fn: Callable[[torch.Tensor, dict[str, torch.Tensor]], torch.Tensor],
+    train: QASet,
+    epochs: int,
+    batch_size: int = 32,
+    lr: float = 1e-3,
+    seed: int = 0,
+) -> list[float]:
+    """Adam on ``parts`` for ``epochs`` over ``train``'s answerable questions: each batch's
+    ``loss_fn(idx, batch(train, idx))`` minimised. Returns each epoch's mean loss; ``parts`` is
+    left in eval mode."""
+    opt = torch.optim.Adam([p for p in parts.parameters() if p.requires_grad], lr=lr)
+    rows = train.answerable.nonzero().flatten()
+    gen = torch.Generator().manual_seed(seed)
+    lengths = train.contexts.index.diff()[train.ctx_of]  # each question's context length
+    losses = []
+    for _ in range(epochs):
+        parts.train()
+        total = 0.0
+        for idx in _buckets(rows, lengths, batch_size, gen):
+            loss = loss_fn(idx, batch(train, idx))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        losses.append(total / max(1, len(rows)))
+    parts.eval()
+    return losses
+
+
 def fit_reader(
     train: QASet,
     epochs: int = 10,
@@ -112,44 +145,42 @@ def fit_reader(
     seed: int = 0,
     hidden: int = 96,
 ) -> tuple[SpanReader, list[float]]:
-    """A span reader trained on ``train``'s answerable questions; returns it (eval mode) and the
+    """A span reader trained by the span cross-entropy on ``train``'s answerable questions (the
+    teacher on manual contexts, the student alone on ASR ones); returns it (eval mode) and the
     mean loss of each epoch."""
     torch.manual_seed(seed)
     model = SpanReader(train.contexts.feats.shape[1], hidden)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    rows = train.answerable.nonzero().flatten()
-    gen = torch.Generator().manual_seed(seed)
-    losses = []
-    lengths = train.contexts.index.diff()[train.ctx_of]  # each question's context length
-    for _ in range(epochs):
-        model.train()
-        total = 0.0
-        for idx in _buckets(rows, lengths, batch_size, gen):
-            b = batch(train, idx)
-            start, end, _ = model(b["c"], b["c_mask"], b["q"], b["q_mask"])
-            loss = span_ce(start, end, b["target"])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        losses.append(total / max(1, len(rows)))
-    return model.eval(), losses
+
+    def loss(idx, b):
+        start, end, _ = model(b["c"], b["c_mask"], b["q"], b["q_mask"])
+        return span_ce(start, end, b["target"])
+
+    return model, train_loop(model, loss, train, epochs, batch_size, lr, seed)
 
 
 @torch.no_grad()
-def predict(model: SpanReader, s: QASet, batch_size: int = 64) -> dict[str, str]:
-    """Each question's predicted answer text (its best span's characters in the context)."""
-    model.eval()
+def predict_with(
+    logits: Callable[[torch.Tensor, dict[str, torch.Tensor]], tuple[torch.Tensor, torch.Tensor]],
+    s: QASet,
+    batch_size: int = 64,
+) -> dict[str, str]:
+    """Each question's answer text: the best span of ``logits(idx, batch)`` (start, end),
+    mapped back to the context's characters."""
     out = {}
     by_length = s.contexts.index.diff()[s.ctx_of].argsort(stable=True)  # little padding
     for idx in by_length.split(batch_size):
-        b = batch(s, idx)
-        start, end, _ = model(b["c"], b["c_mask"], b["q"], b["q_mask"])
+        start, end = logits(idx, batch(s, idx))
         for k, (i, j) in zip(idx.tolist(), best_spans(start, end).tolist()):
             q = s.questions[k]
             _, offsets = s.contexts.tokens(int(s.ctx_of[k]))
             out[q.id] = q.context[int(offsets[i, 0]) : int(offsets[j, 1])]
     return out
+
+
+def predict(model: SpanReader, s: QASet) -> dict[str, str]:
+    """Each question's predicted answer by a span reader (eval mode)."""
+    model.eval()
+    return predict_with(lambda idx, b: model(b["c"], b["c_mask"], b["q"], b["q_mask"])[:2], s)
 
 
 def score(model: SpanReader, s: QASet) -> dict[str, float]:
