@@ -1,5 +1,5 @@
-"""MRD-Net against the student alone, logit KD and MRD-Net without audio on Spoken-SQuAD
-(issue #20; ``docs/methods/mrdnet.md``).
+"""MRD-Net against the student alone, logit KD, the authors' earlier spoken-written KD and
+MRD-Net without audio on Spoken-SQuAD (issue #20; ``docs/methods/mrdnet.md``).
 
     OMP_NUM_THREADS=1 python benchmarks/mrdnet_spoken_squad.py --seeds 3 --workers 2
 
@@ -37,7 +37,7 @@ WER = {
     "44": "spoken-squad/spoken_test-v1.1_WER44.json",
     "54": "spoken-squad/spoken_test-v1.1_WER54.json",
 }
-METHODS = ("student", "kd", "mrdnet", "mrdnet-noaudio")
+METHODS = ("student", "kd", "swkd", "mrdnet", "mrdnet-noaudio")
 SPLIT = {"train_articles": 32, "seed": 0}
 TRAIN = {"epochs": 10, "batch_size": 32, "lr": 1e-3}
 
@@ -114,7 +114,7 @@ def one(data: Path, wer: str, method: str, seed: int) -> dict:
     torch.set_num_threads(1)
     from advkt.spoken_qa.mrdnet import fit_student, predict_student
     from advkt.spoken_qa.reader import build_set, fit_reader, predict
-    from advkt.spoken_qa.squad import evaluate
+    from advkt.spoken_qa.squad import evaluate, read_squad
 
     record = OUT / "runs" / f"wer{wer}-{method}-s{seed}.json"
     settings = {"split": SPLIT, "train": TRAIN}
@@ -130,9 +130,14 @@ def one(data: Path, wer: str, method: str, seed: int) -> dict:
         answers = predict(model, test)
     else:
         audio = method == "mrdnet"
-        kind = "kd" if method == "kd" else "mrdnet"
+        kind = method.removesuffix("-noaudio")
         sp = speech_of(train, data, wer) if audio else None
-        parts, losses = fit_student(train, teacher(data), kind, sp, seed=seed, audio=audio, **TRAIN)
+        written = None
+        if method == "swkd":  # the same questions over their manual contexts, for the teacher
+            by_id = {q.id: q for q in read_squad(data / MANUAL)}
+            written = build_set([by_id[q.id] for q in train.questions])
+        parts, losses = fit_student(train, teacher(data), kind, sp, seed=seed, audio=audio,
+                                    manual=written, **TRAIN)  # fmt: skip
         answers = predict_student(parts, test, speech_of(test, data, wer) if audio else None)
     scores = evaluate(test.questions, answers)
     out = {"wer": wer, "method": method, "seed": seed, "settings": settings,

@@ -5,6 +5,7 @@ reader that learns to answer short questions about colours."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 import pytest
 import torch
@@ -85,8 +86,6 @@ def test_a_span_reader_learns_to_answer_questions_it_has_not_seen(tmp_path, monk
 def _noisy(qs: list[Question], seed: int) -> list[Question]:
     """The same questions over 'recognised' contexts: a word of each context replaced (never the
     answer), so that the answer is still a span and its offset moves."""
-    from dataclasses import replace
-
     rng = random.Random(seed)
     out = []
     for q in qs:
@@ -114,12 +113,16 @@ def test_logit_kd_and_mrdnet_train_students_and_answer(tmp_path, monkeypatch):
                               torch.arange(len(s) + 1) * 50, torch.arange(len(s)))  # fmt: skip
     with pytest.raises(ValueError, match="needs the paragraphs' speech"):
         fit_student(asr, teacher, "mrdnet", None)
-    with pytest.raises(ValueError, match="'kd' or 'mrdnet'"):
+    with pytest.raises(ValueError, match="'kd', 'mrdnet' or 'swkd'"):
         fit_student(asr, teacher, "fitnet")
+    with pytest.raises(ValueError, match="manual contexts"):
+        fit_student(asr, teacher, "swkd")
     scores = {}
-    for method, audio in (("kd", True), ("mrdnet", True), ("mrdnet", False)):
+    written = build_set(manual)  # the same questions over their manual contexts
+    for method, audio in (("kd", True), ("mrdnet", True), ("mrdnet", False), ("swkd", True)):
         parts, losses = fit_student(asr, teacher, method, speech["train"], epochs=15,
-                                    batch_size=16, lr=3e-3, audio=audio)  # fmt: skip
+                                    batch_size=16, lr=3e-3, audio=audio,
+                                    manual=written)  # fmt: skip
         assert losses[-1] < losses[0] / 2
         assert ("assistant" in parts) == (method == "mrdnet")
         scores[method, audio] = evaluate(test.questions,
@@ -134,3 +137,17 @@ def test_logit_kd_and_mrdnet_train_students_and_answer(tmp_path, monkeypatch):
     r0, r1 = a(h, mask, torch.randn(2, 7, 160), torch.ones(2, 7, dtype=torch.bool),
                torch.zeros(2, 5, dtype=torch.long))  # fmt: skip
     assert bool((r0[0, 3:] == 0).all()) and bool((r1[0, 3:] == 0).all())  # nothing at padding
+
+
+def test_asr_tokens_are_aligned_to_the_manual_ones_where_the_words_match(tmp_path, monkeypatch):
+    from advkt.spoken_qa.mrdnet import align_tokens
+
+    monkeypatch.setenv("ADVKT_CACHE", str(tmp_path))
+    m = Question("q", "What colour is the car?", "The car is red and the hat is blue.", ("red",),
+                 (11,), "t")  # fmt: skip
+    a = Question("q", m.question, "uh car is red and hat is blue.", ("red",), (11,), "t")
+    (align,) = align_tokens(build_set([a]), build_set([m]))
+    # asr: uh car is red and hat is blue .  -> manual: The car is red and the hat is blue .
+    assert align.tolist() == [-1, 1, 2, 3, 4, 6, 7, 8, 9]
+    with pytest.raises(ValueError, match="same questions"):
+        align_tokens(build_set([a]), build_set([replace(m, id="other")]))

@@ -30,11 +30,21 @@ the residual errors between T and S; an attention mechanism fuses audio and text
   each term the mean of its start and end parts; the last over the context's tokens: Audio-A
   regresses the teacher − student residual, which the abstract names.
 
-Logit KD (the peer) is the same without Audio-A: :math:`z = s` and no residual term.
+Logit KD (a peer) is the same without Audio-A: :math:`z = s` and no residual term.
+
+Spoken-written KD (the peer from the same authors' earlier paper, arXiv 2010.11067, followed as
+far as its abstract goes: "distillation from spoken documents and written counterparts ...
+reducing the misalignment between automatic and manual transcriptions"; ``method="swkd"``): the
+teacher reads the *manual* context (the written counterpart); its softened start / end
+distributions over the manual tokens are carried onto the ASR tokens through a word alignment of
+the two texts (:func:`align_tokens`, **ours**: the longest matching blocks of their lower-cased
+tokens; an ASR token without a match gets no mass) and renormalised, and the student matches
+them by :math:`\tau^2\,\mathrm{KL}` beside the span CE.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
 from dataclasses import dataclass
 
@@ -43,7 +53,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from advkt.spoken_qa.model import NEG, SpanReader
-from advkt.spoken_qa.reader import QASet, predict_with, span_ce, train_loop
+from advkt.spoken_qa.reader import QASet, batch, predict_with, span_ce, train_loop
 from advkt.spoken_qa.speech import token_frames
 
 
@@ -117,6 +127,42 @@ def _kl(student: torch.Tensor, teacher: torch.Tensor, mask: torch.Tensor, tau: f
     return tau**2 * kl.mean()
 
 
+def align_tokens(asr: QASet, manual: QASet) -> list[torch.Tensor]:
+    """For each question k (the same question in both sets), the manual token matched to each
+    token of its ASR context ((L_asr,), -1 where none): the matching blocks of the two contexts'
+    lower-cased token strings (difflib, no junk heuristic)."""
+    cache: dict[tuple[int, int], torch.Tensor] = {}
+    out = []
+    for k in range(len(asr)):
+        if asr.questions[k].id != manual.questions[k].id:
+            raise ValueError("align_tokens: the two sets must hold the same questions in order")
+        key = (int(asr.ctx_of[k]), int(manual.ctx_of[k]))
+        if key not in cache:
+            words = []
+            for s, q in ((asr, asr.questions[k]), (manual, manual.questions[k])):
+                _, offsets = s.contexts.tokens(key[0] if s is asr else key[1])
+                words.append([q.context[a:b].lower() for a, b in offsets.tolist()])
+            m = torch.full((len(words[0]),), -1, dtype=torch.long)
+            sm = difflib.SequenceMatcher(None, words[0], words[1], autojunk=False)
+            for blk in sm.get_matching_blocks():
+                m[blk.a : blk.a + blk.size] = torch.arange(blk.b, blk.b + blk.size)
+            cache[key] = m
+        out.append(cache[key])
+    return out
+
+
+def _carried(t: torch.Tensor, t_mask: torch.Tensor, maps: list[torch.Tensor], length: int, tau):
+    """The teacher's softened distribution over manual tokens (N, Lm) carried onto the ASR tokens
+    by ``maps`` and renormalised: (N, length) and the rows that kept any mass."""
+    p = (t / tau).masked_fill(~t_mask, NEG).softmax(1)
+    out = torch.zeros(len(maps), length)
+    for k, m in enumerate(maps):
+        hit = m >= 0
+        out[k, : len(m)][hit] = p[k, m[hit]]
+    mass = out.sum(1, keepdim=True)
+    return out / mass.clamp(min=1e-12), mass[:, 0] > 1e-6
+
+
 def fit_student(
     train: QASet,
     teacher: SpanReader,
@@ -132,14 +178,20 @@ def fit_student(
     w_res: float = 1.0,
     tau: float = 2.0,
     audio: bool = True,
+    manual: QASet | None = None,
 ) -> tuple[nn.ModuleDict, list[float]]:
     """The student (and Audio-A) trained on the ASR contexts of ``train`` from the frozen
-    ``teacher``: ``method`` "kd" (logit KD) or "mrdnet" (``audio=False``: without audio).
-    Returns ``{"reader", "assistant"?}`` in eval mode and each epoch's mean loss."""
-    if method not in ("kd", "mrdnet"):
-        raise ValueError(f"fit_student: method must be 'kd' or 'mrdnet', got {method!r}")
+    ``teacher``: ``method`` "kd" (logit KD), "mrdnet" (``audio=False``: without audio) or
+    "swkd" (spoken-written KD: the teacher reads ``manual``, the same questions over their
+    manual contexts). Returns ``{"reader", "assistant"?}`` in eval mode and each epoch's mean
+    loss."""
+    if method not in ("kd", "mrdnet", "swkd"):
+        raise ValueError(f"fit_student: method must be 'kd', 'mrdnet' or 'swkd', got {method!r}")
     if method == "mrdnet" and audio and speech is None:
         raise ValueError("fit_student: MRD-Net with audio needs the paragraphs' speech")
+    if method == "swkd" and manual is None:
+        raise ValueError("fit_student: spoken-written KD needs the manual contexts (manual=...)")
+    maps = align_tokens(train, manual) if method == "swkd" else None
     torch.manual_seed(seed)
     teacher.eval().requires_grad_(False)
     parts = nn.ModuleDict({"reader": SpanReader(train.contexts.feats.shape[1], hidden)})
@@ -150,6 +202,18 @@ def fit_student(
     def loss(idx, b):
         args = (b["c"], b["c_mask"], b["q"], b["q_mask"])
         s0, s1, h = parts["reader"](*args)
+        if method == "swkd":
+            bm = batch(manual, idx)
+            with torch.no_grad():
+                t0, t1, _ = teacher(bm["c"], bm["c_mask"], bm["q"], bm["q_mask"])
+            rows = [maps[k] for k in idx.tolist()]
+            kd = s0.new_zeros(())
+            for s_, t_ in ((s0, t0), (s1, t1)):
+                p, ok = _carried(t_, bm["c_mask"], rows, s_.shape[1], tau)
+                logq = (s_ / tau).masked_fill(~b["c_mask"], NEG).log_softmax(1)
+                kl = (p * (p.clamp(min=1e-12).log() - logq)).sum(1)
+                kd = kd + tau**2 * (kl[ok].mean() if bool(ok.any()) else kl.sum() * 0)
+            return w_ce * span_ce(s0, s1, b["target"]) + w_kd * kd / 2
         with torch.no_grad():
             t0, t1, _ = teacher(*args)
         z0, z1 = s0, s1
