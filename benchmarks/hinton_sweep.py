@@ -9,11 +9,12 @@ KD's runs here distil from the validation teacher ``benchmarks/teachers/hinton-m
 images would hand its student their answers and bias every KD figure upward.
 
 Phase 1, the student alone (``recipes/hinton-mnist/student_mlp800.yaml``) at 30, 60 and 120
-epochs: the schedule is the shortest whose doubling moves the validation mean by less than 0.1
-point (the student alone converged), else the longest. Phase 2, the same three trials for each
-row: SGD's learning rate in ``LRS`` on that schedule, for the student alone and for KD at T = 20
-with hard-label CE / soft term 0.5 / 0.5 (``kd_mlp1200_mlp800.yaml``); each row takes its highest
-validation mean. Phase 3, KD at its chosen rate converged on the same rule (its schedule doubled
+epochs at the base learning rate 0.05: the schedule is the shortest whose doubling moves the
+validation mean by less than 0.1 point (the student alone converged), else the longest.
+Phase 2, the same three trials for each row: SGD's learning rate in ``LRS`` on that schedule, for
+the student alone and for KD at T = 20 with hard-label CE / soft term 0.5 / 0.5
+(``kd_mlp1200_mlp800.yaml``); each row takes its highest validation mean (the first of ``LRS``
+among equals). Phase 3, KD at its chosen rate converged on the same rule (its schedule doubled
 while that still moves its validation mean by 0.1 point or more); the comparison's schedule, the
 same for both rows, is the longer of the two.
 Seeds 1-2 each. Runs train in ``$ADVKT_CACHE/hinton-sweep/``; each finished run's summary is
@@ -91,8 +92,13 @@ def main(argv: list[str] | None = None) -> int:
             "--name hinton-mnist-mlp1200-val"
         )
     kd_over = (f"teacher.checkpoint={VAL_TEACHER}", *KD_ARGS)
-    chosen, val = schedule(
-        args.jobs, seeds, lambda e: f"student-e{e}", "student_mlp800.yaml", (), EPOCHS
+    chosen, val = schedule(  # at the base recipe's rate, whatever rate the recipe now holds
+        args.jobs,
+        seeds,
+        lambda e: f"student-e{e}",
+        "student_mlp800.yaml",
+        ("train.optimizer.lr=0.05",),
+        EPOCHS,
     )
     tasks = [
         (lr_name(name, chosen, lr), recipe,
