@@ -56,3 +56,24 @@ def build_model(spec: dict[str, Any]) -> nn.Module:
         )
     kwargs = {k: v for k, v in spec.items() if k != "name"}
     return MODELS.get(spec["name"])(**kwargs)
+
+
+def build_backbone(
+    wrapper: str, backbone: Any, num_classes: int, in_channels: int, example: str = "resnet20"
+) -> nn.Module:
+    """The backbone a wrapper model (``wrapper``: cosine_head, descriptor_head, hornet) is built
+    around, from its spec, with the wrapper's classes and input channels; one-line errors for a
+    missing spec, a wrapper nested in itself and sizes that disagree."""
+    if not isinstance(backbone, dict) or "name" not in backbone:
+        raise ValueError(
+            f"model '{wrapper}' needs 'backbone', a model spec such as "
+            f'{{"name": "{example}"}}; got {backbone!r}'
+        )
+    if backbone["name"] == wrapper:
+        raise ValueError(f"model '{wrapper}': the backbone is itself a '{wrapper}'")
+    for key, value in (("num_classes", num_classes), ("in_channels", in_channels)):
+        if backbone.get(key, value) != value:
+            raise ValueError(
+                f"model '{wrapper}': {key}={value} but its backbone has {key}={backbone[key]}"
+            )
+    return build_model({**backbone, "num_classes": num_classes, "in_channels": in_channels})

@@ -13,7 +13,7 @@ from typing import Any
 from torch import nn
 
 from advkt.models._factory import model_factory
-from advkt.models.base import build_model
+from advkt.models.base import build_backbone
 from advkt.nn.cosine import CosineClassifier
 
 NAME = "cosine_head"
@@ -27,12 +27,7 @@ def cosine_head(
     temperature: float = 0.05,
 ) -> nn.Module:
     """``backbone`` (a model spec) with a cosine classifier at temperature ``temperature``."""
-    if not isinstance(backbone, dict) or "name" not in backbone or backbone["name"] == NAME:
-        raise ValueError(
-            f"model '{NAME}' needs 'backbone', a model spec such as {{\"name\": \"mlp\"}}; "
-            f"got {backbone!r}"
-        )
-    net = build_model({**backbone, "num_classes": num_classes, "in_channels": in_channels})
+    net = build_backbone(NAME, backbone, num_classes, in_channels, example="mlp")
     fc = getattr(net, "fc", None)
     if not isinstance(fc, nn.Linear):
         raise ValueError(f"model '{NAME}': the backbone's classifier 'fc' is not a linear layer")

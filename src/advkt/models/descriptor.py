@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from advkt.models._factory import model_factory
-from advkt.models.base import build_model
+from advkt.models.base import build_backbone
 
 NAME = "descriptor_head"
 
@@ -94,19 +94,7 @@ def descriptor_head(
 ) -> nn.Module:
     """``backbone`` (a model spec, e.g. ``{"name": "resnet20"}``) with its classifier read from a
     ``dim``-d global descriptor."""
-    if not isinstance(backbone, dict) or "name" not in backbone:
-        raise ValueError(
-            f"model '{NAME}' needs 'backbone', a model spec such as {{\"name\": \"resnet20\"}}; "
-            f"got {backbone!r}"
-        )
-    if backbone["name"] == NAME:
-        raise ValueError(f"model '{NAME}': the backbone is itself a '{NAME}'")
-    for key, value in (("num_classes", num_classes), ("in_channels", in_channels)):
-        if backbone.get(key, value) != value:
-            raise ValueError(
-                f"model '{NAME}': {key}={value} but its backbone has {key}={backbone[key]}"
-            )
     if not isinstance(dim, int) or isinstance(dim, bool) or dim < 1:
         raise ValueError(f"model '{NAME}': dim must be an integer >= 1, got {dim!r}")
-    net = build_model({**backbone, "num_classes": num_classes, "in_channels": in_channels})
+    net = build_backbone(NAME, backbone, num_classes, in_channels)
     return add_descriptor_head(net, dim)

@@ -21,7 +21,7 @@ from torch import nn
 
 from advkt.data.reid import IMAGENET_MEAN, IMAGENET_STD
 from advkt.models._factory import model_factory
-from advkt.models.base import build_model
+from advkt.models.base import build_backbone
 
 NAME = "hornet"
 
@@ -42,12 +42,7 @@ def hornet(
     from advkt.reid.captioner import load_captioner
     from advkt.reid.hornet import HORNet
 
-    if not isinstance(backbone, dict) or "name" not in backbone or backbone["name"] == NAME:
-        raise ValueError(
-            f"model '{NAME}' needs 'backbone', a model spec such as {{\"name\": \"resnet20\"}}; "
-            f"got {backbone!r}"
-        )
-    net = build_model({**backbone, "num_classes": num_classes, "in_channels": in_channels})
+    net = build_backbone(NAME, backbone, num_classes, in_channels)
     cap = load_captioner(captioner)[0] if captioner is not None else None
     h, w = input_size
     return HORNet(
