@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from tests.benchmarks.scripts import load
+from tests.benchmarks.scripts import SerialPool, load
 from tests.benchmarks.test_ewgan_keel_bench import _write_keel
 
 
@@ -29,7 +29,7 @@ def test_budgets_are_scored_on_inner_splits_and_the_fewest_near_best_is_chosen(
     monkeypatch.setattr(
         "sys.argv", ["ewgan_budget.py", str(data), "--jobs", "1", "--out", str(out)]
     )
-    monkeypatch.setattr(b, "ProcessPoolExecutor", _Serial)
+    monkeypatch.setattr(b, "ProcessPoolExecutor", SerialPool)
     b.main()
     doc = json.loads((out / "results.json").read_text())
     g = {n: next(r["mean"] for r in doc["rows"] if r["method"].endswith(f"@{n}") and
@@ -81,19 +81,3 @@ def test_a_new_variant_is_run_alone_and_the_recorded_ones_are_read_back(tmp_path
                                             "b": {"filter": "safe", "n_iter": 3}})  # fmt: skip
     b.run_set(data / "toy.dat", folds=3, study="stop", out=out)
     assert ran == [{"b"}, {"a"}]  # a's settings changed: run again
-
-
-class _Serial:
-    """A stand-in for the process pool: the same calls, in this process."""
-
-    def __init__(self, *a):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-    def map(self, fn, items):
-        return [fn(x) for x in items]

@@ -9,7 +9,7 @@ import random
 
 import torch
 
-from tests.benchmarks.scripts import load
+from tests.benchmarks.scripts import SerialPool, load
 
 THINGS = ["car", "house", "door", "boat", "kite", "hat", "cup", "bike"]
 COLOURS = ["red", "blue", "green", "yellow", "black", "white", "purple", "orange"]
@@ -47,27 +47,6 @@ def _fake_speech(texts, n_mels=40, progress=False):
     return torch.cat(frames).half(), index
 
 
-class _Serial:
-    def __init__(self, *a):
-        pass
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *a):
-        return False
-
-    def submit(self, fn, *args):
-        class Done:
-            def __init__(self, value):
-                self.value = value
-
-            def result(self):
-                return self.value
-
-        return Done(fn(*args))
-
-
 def test_teacher_students_records_and_table(tmp_path, monkeypatch):
     b = load("mrdnet_spoken_squad")
     data = tmp_path / "data"
@@ -76,7 +55,7 @@ def test_teacher_students_records_and_table(tmp_path, monkeypatch):
     monkeypatch.setattr(b, "OUT", tmp_path / "out")
     monkeypatch.setattr(b, "SPLIT", {"train_articles": 3, "seed": 0})
     monkeypatch.setattr(b, "TRAIN", {"epochs": 2, "batch_size": 8, "lr": 3e-3})
-    monkeypatch.setattr(b, "ProcessPoolExecutor", _Serial)
+    monkeypatch.setattr(b, "ProcessPoolExecutor", SerialPool)
     monkeypatch.setattr("advkt.spoken_qa.speech.cached_speech", _fake_speech)
     assert b.main(["--data", str(data), "--seeds", "1", "--workers", "1"]) == 0
     out = tmp_path / "out"
