@@ -14,7 +14,11 @@ validation mean by less than 0.1 point (the student alone converged), else the l
 Phase 2, the same three trials for each row: SGD's learning rate in ``LRS`` on that schedule, for
 the student alone and for KD at T = 20 with hard-label CE / soft term 0.5 / 0.5
 (``kd_mlp1200_mlp800.yaml``); each row takes its highest validation mean (the first of ``LRS``
-among equals). Phase 3, KD at its chosen rate converged on the same rule (its schedule doubled
+among equals). Phase 2b, three more trials for each row, so that both rows keep one tuning budget:
+the student alone's rate beyond the grid's edge (``MORE_LRS``: its best of ``LRS`` was the
+highest), KD's hard-label CE / soft weights at KD's chosen rate (``KD_WEIGHTS``: the paper found
+"a considerably lower weight" on the hard targets best); each row again takes its best of all six
+trials. Phase 3, KD at its chosen rate converged on the same rule (its schedule doubled
 while that still moves its validation mean by 0.1 point or more); the comparison's schedule, the
 same for both rows, is the longer of the two.
 Seeds 1-2 each. Runs train in ``$ADVKT_CACHE/hinton-sweep/``; each finished run's summary is
@@ -36,6 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 RECIPES = ROOT / "recipes" / "hinton-mnist"
 EPOCHS = (30, 60, 120)
 LRS = (0.02, 0.05, 0.1)  # the recipes' SGD learning rate is 0.05
+MORE_LRS = (0.15, 0.2, 0.3)  # phase 2b, the student alone
+KD_WEIGHTS = ((0.5, 0.5), (0.25, 0.75), (0.1, 0.9), (0.0, 1.0))  # CE / soft; phase 2 had the first
 KD_ARGS = ("method.args.ce_weight=0.5", "method.args.kd_weight=0.5")
 VAL_TEACHER = ROOT / "benchmarks" / "teachers" / "hinton-mnist-mlp1200-val"
 OUT = ROOT / "benchmarks" / "results" / "hinton-sweep"
@@ -72,9 +78,18 @@ def schedule(jobs, seeds, name, recipe, overrides, epochs) -> tuple[int, dict[in
     return epochs[-1], val
 
 
-def lr_name(row: str, epochs: int, lr: float) -> str:
-    """A run's record name; the recipes' own rate (0.05) keeps the name phase 1 gave it."""
-    return f"{row}-e{epochs}" + ("" if lr == 0.05 else f"-lr{lr}")
+def lr_name(row: str, epochs: int, lr: float, weights: tuple[float, float] = (0.5, 0.5)) -> str:
+    """A run's record name; the recipes' own rate (0.05) and KD's first weights (0.5 / 0.5) keep
+    the names the earlier phases gave them."""
+    return (
+        f"{row}-e{epochs}"
+        + ("" if lr == 0.05 else f"-lr{lr}")
+        + ("" if weights == (0.5, 0.5) else f"-ce{weights[0]}")
+    )
+
+
+def weight_args(weights: tuple[float, float]) -> tuple[str, str]:
+    return (f"method.args.ce_weight={weights[0]}", f"method.args.kd_weight={weights[1]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,12 +133,34 @@ def main(argv: list[str] | None = None) -> int:
         name: max(LRS, key=lambda lr, name=name: mean_std(lr_val[(name, lr)])[0])
         for name in ("student", "kd")
     }
+    # phase 2b: three more trials each, the student alone's rate beyond the grid, KD's weights
+    tasks = [
+        (lr_name("student", chosen, lr), "student_mlp800.yaml",
+         (f"train.epochs={chosen}", f"train.optimizer.lr={lr}"), s)
+        for lr in MORE_LRS for s in seeds
+    ] + [
+        (lr_name("kdval", chosen, best["kd"], w), "kd_mlp1200_mlp800.yaml",
+         (f"train.epochs={chosen}", f"train.optimizer.lr={best['kd']}",
+          f"teacher.checkpoint={VAL_TEACHER}", *weight_args(w)), s)
+        for w in KD_WEIGHTS[1:] for s in seeds
+    ]  # fmt: skip
+    done = [d["val_acc"] for d in _many(args.jobs, tasks)]
+    for j, lr in enumerate(MORE_LRS):
+        lr_val[("student", lr)] = done[j * n : (j + 1) * n]
+    more = len(MORE_LRS) * n
+    w_val = {KD_WEIGHTS[0]: lr_val[("kd", best["kd"])]}
+    for j, w in enumerate(KD_WEIGHTS[1:]):
+        w_val[w] = done[more + j * n : more + (j + 1) * n]
+    student_lrs = (*LRS, *MORE_LRS)
+    best["student"] = max(student_lrs, key=lambda lr: mean_std(lr_val[("student", lr)])[0])
+    best_w = max(KD_WEIGHTS, key=lambda w: mean_std(w_val[w])[0])
+    kd_over = (f"teacher.checkpoint={VAL_TEACHER}", *weight_args(best_w))
     # phase 3: KD converged too, on the same rule; both rows of the comparison then train the
     # longer of the two schedules (the student alone, converged at `chosen`, stays where it is)
     kd_epochs, kd_val = schedule(
         args.jobs,
         seeds,
-        lambda e: lr_name("kdval", e, best["kd"]),
+        lambda e: lr_name("kdval", e, best["kd"], best_w),
         "kd_mlp1200_mlp800.yaml",
         (f"train.optimizer.lr={best['kd']}", *kd_over),
         [e for e in EPOCHS if e >= chosen],
@@ -139,11 +176,27 @@ def main(argv: list[str] | None = None) -> int:
         for (name, lr), v in lr_val.items()
     ]
     rows += [
-        row("kd-schedule", ds, "val_acc", v, epochs=e, lr=best["kd"], seeds=seeds,
-            chosen=e == final)
+        row(
+            "kd-weights",
+            ds,
+            "val_acc",
+            v,
+            epochs=chosen,
+            lr=best["kd"],
+            ce_weight=w[0],
+            kd_weight=w[1],
+            seeds=seeds,
+            chosen=w == best_w,
+        )
+        for w, v in w_val.items()
+    ]
+    rows += [
+        row("kd-schedule", ds, "val_acc", v, epochs=e, lr=best["kd"], ce_weight=best_w[0],
+            kd_weight=best_w[1], seeds=seeds, chosen=e == final)
         for e, v in kd_val.items()
     ]  # fmt: skip
     label = {"student": "student alone", "kd": "KD, T = 20, CE 0.5 / soft 0.5"}
+    kd_best = f"KD, T = 20, CE {best_w[0]} / soft {best_w[1]}"
     lines = [
         "# hinton-mnist validation sweep (54,000 / 6,000; KD from the validation teacher)",
         "",
@@ -161,7 +214,12 @@ def main(argv: list[str] | None = None) -> int:
         for (name, lr), v in lr_val.items()
     ]
     lines += [
-        f"| {label['kd']} | {e} epochs, lr {best['kd']} | {fmt(*mean_std(v))} | "
+        f"| KD, T = 20, CE {w[0]} / soft {w[1]} | {chosen} epochs, lr {best['kd']} | "
+        f"{fmt(*mean_std(v))} | {'**yes**' if w == best_w else ''} |"
+        for w, v in w_val.items()
+    ]
+    lines += [
+        f"| {kd_best} | {e} epochs, lr {best['kd']} | {fmt(*mean_std(v))} | "
         f"{'**yes**' if e == final else ''} |"
         for e, v in kd_val.items()
     ]
@@ -170,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         f"Schedule of the comparison: {final} epochs for both rows (the student alone converged "
         f"at {chosen}, KD at {kd_epochs}: the shortest schedule whose doubling moves the "
         "validation mean by less than 0.1 point); learning rates: student alone "
-        f"{best['student']}, KD {best['kd']}.",
+        f"{best['student']}, KD {best['kd']}; KD's CE / soft weights {best_w[0]} / {best_w[1]}.",
     ]
     write_results(OUT, "hinton-sweep", rows, command="python benchmarks/hinton_sweep.py --jobs 2")
     (OUT / "table.md").write_text("\n".join(lines) + "\n")
