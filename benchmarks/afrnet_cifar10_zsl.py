@@ -15,7 +15,7 @@
 
 Each fit's figures are recorded under ``benchmarks/results/afrnet-cifar10-zsl/runs/`` (committed)
 and read back, so a rerun fits only what is missing. Writes results.json (rows: ``method``,
-``split``, ``metric``, ``values``, ``seeds``), table.md and sweep.json there.
+``split``, ``metric``, ``values``, ``seeds``), table.md, sweep.json and plot.png there.
 """
 
 from __future__ import annotations
@@ -207,6 +207,39 @@ def report(rows: list[dict], chosen: dict, trials: list[dict], splits: list[str]
                 lines.append(f"- AFRNet − {peer}, {metric}: {m:+.2f} ± {sd:.2f} "
                              f"({ahead}/{len(diffs)} ahead)")  # fmt: skip
     (OUT / "table.md").write_text("\n".join(lines) + "\n")
+    plot(by, splits)
+
+
+def plot(by: dict, splits: list[str]) -> None:
+    """plot.png: ZSL top-1 and GZSL H of every method, each (split, seed) a point coloured by
+    split, the mean over them a bar (matplotlib is optional: without it no plot)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    methods = [m for m in SWEEP if any((m, s, "zsl_top1") in by for s in splits)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    colors = plt.get_cmap("tab10").colors
+    for ax, metric, title in zip(axes, ("zsl_top1", "gzsl_h"), ("ZSL top-1 (%)", "GZSL H (%)")):
+        for x, m in enumerate(methods):
+            every = []
+            for k, s in enumerate(splits):
+                vals = by.get((m, s, metric), [])
+                every += vals
+                xs = [x - 0.2 + 0.2 * k + 0.03 * j for j in range(len(vals))]
+                ax.scatter(xs, vals, s=14, color=colors[k], label=s if x == 0 else None)
+            if every:
+                ax.hlines(sum(every) / len(every), x - 0.3, x + 0.3, color="k", lw=1.5)
+        ax.set_xticks(range(len(methods)), methods, rotation=25, ha="right", fontsize=8)
+        ax.set_title(title, fontsize=10)
+    axes[0].legend(fontsize=7, title="unseen pair", title_fontsize=7)
+    fig.suptitle("CIFAR-10 zero-shot: each (split, seed) a point, the mean a bar", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(OUT / "plot.png", dpi=110)
+    plt.close(fig)
 
 
 def main() -> None:
