@@ -42,7 +42,6 @@ EPOCHS = (30, 60, 120)
 LRS = (0.02, 0.05, 0.1)  # the recipes' SGD learning rate is 0.05
 MORE_LRS = (0.15, 0.2, 0.3)  # phase 2b, the student alone
 KD_WEIGHTS = ((0.5, 0.5), (0.25, 0.75), (0.1, 0.9), (0.0, 1.0))  # CE / soft; phase 2 had the first
-KD_ARGS = ("method.args.ce_weight=0.5", "method.args.kd_weight=0.5")
 VAL_TEACHER = ROOT / "benchmarks" / "teachers" / "hinton-mnist-mlp1200-val"
 OUT = ROOT / "benchmarks" / "results" / "hinton-sweep"
 
@@ -78,18 +77,22 @@ def schedule(jobs, seeds, name, recipe, overrides, epochs) -> tuple[int, dict[in
     return epochs[-1], val
 
 
-def lr_name(row: str, epochs: int, lr: float, weights: tuple[float, float] = (0.5, 0.5)) -> str:
+def lr_name(row: str, epochs: int, lr: float, weights: tuple[float, float] = KD_WEIGHTS[0]) -> str:
     """A run's record name; the recipes' own rate (0.05) and KD's first weights (0.5 / 0.5) keep
     the names the earlier phases gave them."""
     return (
         f"{row}-e{epochs}"
         + ("" if lr == 0.05 else f"-lr{lr}")
-        + ("" if weights == (0.5, 0.5) else f"-ce{weights[0]}")
+        + ("" if weights == KD_WEIGHTS[0] else f"-ce{weights[0]}")
     )
 
 
 def weight_args(weights: tuple[float, float]) -> tuple[str, str]:
     return (f"method.args.ce_weight={weights[0]}", f"method.args.kd_weight={weights[1]}")
+
+
+def kd_label(weights: tuple[float, float]) -> str:
+    return f"KD, T = 20, CE {weights[0]} / soft {weights[1]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
             "recipes/hinton-mnist/teachers/mlp1200.yaml data.validation=0.1 "
             "--name hinton-mnist-mlp1200-val"
         )
-    kd_over = (f"teacher.checkpoint={VAL_TEACHER}", *KD_ARGS)
+    kd_over = (f"teacher.checkpoint={VAL_TEACHER}", *weight_args(KD_WEIGHTS[0]))
     chosen, val = schedule(  # at the base recipe's rate, whatever rate the recipe now holds
         args.jobs,
         seeds,
@@ -195,8 +198,7 @@ def main(argv: list[str] | None = None) -> int:
             kd_weight=best_w[1], seeds=seeds, chosen=e == final)
         for e, v in kd_val.items()
     ]  # fmt: skip
-    label = {"student": "student alone", "kd": "KD, T = 20, CE 0.5 / soft 0.5"}
-    kd_best = f"KD, T = 20, CE {best_w[0]} / soft {best_w[1]}"
+    label = {"student": "student alone", "kd": kd_label(KD_WEIGHTS[0])}
     lines = [
         "# hinton-mnist validation sweep (54,000 / 6,000; KD from the validation teacher)",
         "",
@@ -214,12 +216,12 @@ def main(argv: list[str] | None = None) -> int:
         for (name, lr), v in lr_val.items()
     ]
     lines += [
-        f"| KD, T = 20, CE {w[0]} / soft {w[1]} | {chosen} epochs, lr {best['kd']} | "
+        f"| {kd_label(w)} | {chosen} epochs, lr {best['kd']} | "
         f"{fmt(*mean_std(v))} | {'**yes**' if w == best_w else ''} |"
         for w, v in w_val.items()
     ]
     lines += [
-        f"| {kd_best} | {e} epochs, lr {best['kd']} | {fmt(*mean_std(v))} | "
+        f"| {kd_label(best_w)} | {e} epochs, lr {best['kd']} | {fmt(*mean_std(v))} | "
         f"{'**yes**' if e == final else ''} |"
         for e, v in kd_val.items()
     ]

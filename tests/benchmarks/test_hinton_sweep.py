@@ -62,9 +62,12 @@ def test_each_row_takes_its_best_rate_and_kd_its_converged_schedule(tmp_path, mo
     monkeypatch.setattr(sweep, "VAL_TEACHER", teacher)
     assert sweep.main(["--seeds", "2"]) == 0
     # the same three rates for both rows, on both seeds, then three more trials each
-    for row in ("student", "kdval"):
-        assert {(lr, s) for r, e, lr, ce, s in calls if r == row and e == 30 and ce in (None, 0.5)
-                } >= {(lr, s) for lr in sweep.LRS for s in (1, 2)}  # fmt: skip
+    assert {(lr, s) for r, e, lr, ce, s in calls if r == "student" and e == 30} == {
+        (lr, s) for lr in (*sweep.LRS, *sweep.MORE_LRS) for s in (1, 2)
+    }
+    assert {(lr, s) for r, e, lr, ce, s in calls if r == "kdval" and e == 30 and ce == 0.5} == {
+        (lr, s) for lr in sweep.LRS for s in (1, 2)
+    }
     student = {c for c in calls if c[0] == "student" and c[1] == 30}
     kd = {c for c in calls if c[0] == "kdval" and c[1] == 30}  # phase 3 reads one back
     assert len(student) == len(kd) == 12  # one tuning budget: six trials, two seeds
