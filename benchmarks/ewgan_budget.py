@@ -1,11 +1,13 @@
 """The fixed EWGAN's choices made on the training folds only (issue #15): how many generator
 steps the share weighting with the support filter needs (``--study steps``), which filter
 of generated rows (``--study filter``), and whether early stopping on the MMD to held-out
-minority rows beats the fixed budget (``--study stop``).
+minority rows beats the fixed budget (``--study stop``), and whether fewer critic steps keep
+the stop study's quality within the speed target (``--study speed``).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --jobs 2
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --study filter --jobs 2
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --study stop --jobs 2
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --study speed --jobs 2
 
 For every KEEL set, the outer 5-fold split of ``ewgan_keel.py`` (seed 0); inside each training
 fold a stratified inner split (75 / 25, seed 0) is the only data used: EWGAN is fitted on the
@@ -15,10 +17,11 @@ test folds are never read. The choice of steps (``CHOICE_RULE``): the fewest ste
 inner-validation G-mean, averaged over classifiers, folds and sets, is within 0.01 of the best
 budget's. The choice of filter: the highest mean of F1, G-mean and AUC so averaged (the three
 metrics the KEEL comparison ranks on); none, ROS and SMOTE are scored beside it as references,
-never chosen.
+never chosen. The stop study chooses by the same mean, and the speed study by the same mean
+among the variants whose median fit takes at most ``SPEED_LIMIT`` seconds.
 
-Writes benchmarks/results/ewgan-budget/, ewgan-filter/ or ewgan-stop/ (results.json, table.md,
-sets/): per variant the mean inner G-mean, F1 and AUC, the median and maximum fit_resample
+Writes benchmarks/results/ewgan-budget/, ewgan-filter/, ewgan-stop/ or ewgan-speed/ (results.json,
+table.md, sets/): per variant the mean inner G-mean, F1 and AUC, the median and maximum fit_resample
 seconds, and the choice.
 """
 
@@ -64,8 +67,22 @@ STUDIES = {
         "safe-mmd-1200": {"filter": "safe", "n_iter": 1200, "stop": "mmd"},
         "peer:ros": "ros",
     },
+    # the stop study's choice (safe-mmd-1200: median 22 s a fit) with fewer critic steps: one or
+    # two per generator step instead of five, at most 600 or 1,200 generator steps
+    "speed": {
+        "safe-mmd-600-c1": {"filter": "safe", "n_iter": 600, "stop": "mmd", "n_critic": 1},
+        "safe-mmd-1200-c1": {"filter": "safe", "n_iter": 1200, "stop": "mmd", "n_critic": 1},
+        "safe-mmd-600-c2": {"filter": "safe", "n_iter": 600, "stop": "mmd", "n_critic": 2},
+        "peer:ros": "ros",
+    },
 }
-OUT_NAMES = {"steps": "ewgan-budget", "filter": "ewgan-filter", "stop": "ewgan-stop"}
+OUT_NAMES = {
+    "steps": "ewgan-budget",
+    "filter": "ewgan-filter",
+    "stop": "ewgan-stop",
+    "speed": "ewgan-speed",
+}
+SPEED_LIMIT = 2.0  # the speed study: only variants with a median fit of at most this (s)
 METRICS = ("gmean", "f1", "auc")
 
 
@@ -148,12 +165,21 @@ def _run_set(path: Path, folds: int, variants: dict) -> dict:
 
 def choose(study: str, summary: dict) -> str:
     """The steps study: the fewest steps within ``CHOICE_RULE`` G-mean of the best; the filter
-    and stop studies: the EWGAN variant with the highest mean of F1, G-mean and AUC."""
+    and stop studies: the EWGAN variant with the highest mean of F1, G-mean and AUC; the speed
+    study: the same among the variants whose median fit takes at most ``SPEED_LIMIT`` s."""
     if study == "steps":
         best = max(v["gmean"] for v in summary.values())
         return str(min(int(n) for n, v in summary.items() if v["gmean"] >= best - CHOICE_RULE))
     ours = {n: v for n, v in summary.items() if not n.startswith("peer:")}
+    if study == "speed":
+        ours = {n: v for n, v in ours.items() if v["median_s"] <= SPEED_LIMIT}
+        if not ours:
+            return f"none (no variant's median fit is within {SPEED_LIMIT} s)"
     return max(ours, key=lambda n: np.mean([ours[n][m] for m in METRICS]))
+
+
+def rule_name(study: str) -> str:
+    return f"best mean, median fit <= {SPEED_LIMIT} s" if study == "speed" else "best mean"
 
 
 def main() -> None:
@@ -187,7 +213,7 @@ def main() -> None:
     )
     steps = args.study == "steps"
     write_results(out, OUT_NAMES[args.study], rows, command=command, sets=sets, chosen=chosen,
-                  rule=CHOICE_RULE if steps else "best mean")  # fmt: skip
+                  rule=CHOICE_RULE if steps else rule_name(args.study))  # fmt: skip
     lines = [
         f"EWGAN (share weighting), study `{args.study}`: variants scored on inner validation "
         f"splits of the training folds of {len(sets)} KEEL sets (seed 0, 5 outer folds).",
@@ -204,6 +230,8 @@ def main() -> None:
     rule = (f"the fewest steps within {CHOICE_RULE} G-mean of the best budget"
             if steps else
             "the EWGAN variant with the best mean of the three (peers: references)")  # fmt: skip
+    if args.study == "speed":
+        rule += f", among those whose median fit takes at most {SPEED_LIMIT} s"
     lines += ["", f"Rule: {rule}."]
     (out / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

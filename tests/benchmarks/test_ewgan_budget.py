@@ -81,3 +81,18 @@ def test_a_new_variant_is_run_alone_and_the_recorded_ones_are_read_back(tmp_path
                                             "b": {"filter": "safe", "n_iter": 3}})  # fmt: skip
     b.run_set(data / "toy.dat", folds=3, study="stop", out=out)
     assert ran == [{"b"}, {"a"}]  # a's settings changed: run again
+
+
+def test_the_speed_study_chooses_the_best_variant_within_the_time_limit(tmp_path):
+    """A variant slower than ``SPEED_LIMIT`` is never chosen, however well it scores; when none
+    is fast enough, the choice says so."""
+    b = load("ewgan_budget")
+    fast = b.SPEED_LIMIT / 2
+    summary = {"slow": {"gmean": 0.9, "f1": 0.9, "auc": 0.9, "median_s": b.SPEED_LIMIT + 1},
+               "ok": {"gmean": 0.5, "f1": 0.5, "auc": 0.5, "median_s": fast},
+               "worse": {"gmean": 0.4, "f1": 0.5, "auc": 0.5, "median_s": fast},
+               "peer:ros": {"gmean": 1.0, "f1": 1.0, "auc": 1.0, "median_s": 0.0}}  # fmt: skip
+    assert b.choose("speed", summary) == "ok"
+    assert b.choose("stop", summary) == "slow"  # the stop study has no time limit
+    summary["ok"]["median_s"] = summary["worse"]["median_s"] = b.SPEED_LIMIT + 0.1
+    assert b.choose("speed", summary).startswith("none")
