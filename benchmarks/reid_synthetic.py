@@ -112,6 +112,7 @@ def one(label: str, seed: int) -> dict:
 
 
 def main() -> None:
+    from advkt.report.paired import fmt_paired, paired_difference
     from advkt.report.results import fmt, mean_std, row, write_results
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -121,17 +122,35 @@ def main() -> None:
     data_root()  # rendered (and the captioner fitted) before the workers read them
     if any(extra for _, extra, _ in METHODS.values()):
         captioner_folder()
-    jobs = [(label, s) for label in METHODS for s in range(1, args.seeds + 1)]
+    # seed by seed: an interrupted run leaves whole seeds of every method to compare
+    jobs = [(label, s) for s in range(1, args.seeds + 1) for label in METHODS]
     with ProcessPoolExecutor(args.workers) as pool:
         done = [f.result() for f in [pool.submit(one, *j) for j in jobs]]
-    rows, lines = [], ["| method | rank-1 (%) | mAP (%) | seeds |", "|---|---|---|---|"]
+    rows: list[dict] = []
+    lines = [
+        "| method | rank-1 (%) | mAP (%) | rank-1 − baseline | mAP − baseline | seeds |",
+        "|---|---|---|---|---|---|",
+    ]
+    base = next(iter(METHODS))  # the first row: the baseline the others are paired against
+    by = {}
     for label in METHODS:
         rs = sorted((r for r in done if r["method"] == label), key=lambda r: r["seed"])
         for metric in ("rank1", "mAP"):
-            rows.append(row(label, "reid-synthetic", metric, [r[metric] for r in rs],
-                            seeds=[r["seed"] for r in rs]))  # fmt: skip
+            by[label, metric] = row(label, "reid-synthetic", metric, [r[metric] for r in rs],
+                                    seeds=[r["seed"] for r in rs])  # fmt: skip
+            if label != base:
+                by[label, metric]["paired"] = {
+                    "baseline": paired_difference(by[label, metric], by[base, metric])
+                }
+            rows.append(by[label, metric])
+        diffs = [
+            fmt_paired(by[label, m].get("paired", {}).get("baseline")) for m in ("rank1", "mAP")
+        ]
         lines.append(f"| {label} | {fmt(*mean_std([r['rank1'] for r in rs]), 1)} | "
-                     f"{fmt(*mean_std([r['mAP'] for r in rs]), 1)} | {len(rs)} |")  # fmt: skip
+                     f"{fmt(*mean_std([r['mAP'] for r in rs]), 1)} | {diffs[0]} | {diffs[1]} | "
+                     f"{len(rs)} |")  # fmt: skip
+    lines += ["", "Mean ± sample std over seeds; − baseline: the paired difference against "
+              f"{base} on each shared seed, mean ± std (seeds ahead / shared seeds)."]  # fmt: skip
     write_results(OUT, "reid-synthetic", rows, set=SET)
     (OUT / "table.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -63,3 +63,38 @@ def test_hornet_rows_with_and_without_the_captioner(tmp_path, monkeypatch):
     a, p = load_student(runs / "hn-s1"), load_student(runs / "hp-s1")
     assert a.captioner is not None and p.captioner is None  # rebuilt from spec.json alone
     assert a.spec["captioner"] == str(folder)
+
+
+def test_the_table_pairs_every_method_with_the_baseline_seed_by_seed(tmp_path, monkeypatch):
+    """Every row after the first carries its paired difference against the first (the
+    baseline) on the shared seeds; the jobs go seed by seed, so that an interrupted run leaves
+    whole seeds."""
+    from tests.benchmarks.scripts import SerialPool
+
+    b = load("reid_synthetic")
+    monkeypatch.setattr(b, "OUT", tmp_path / "out")
+    monkeypatch.setattr(b, "METHODS", {"base": ("r", (), "b"), "other": ("r", (), "o")})
+    monkeypatch.setattr(b, "data_root", lambda: tmp_path)
+    monkeypatch.setattr(b, "ProcessPoolExecutor", SerialPool)
+    figures = {("base", 1): (50.0, 40.0), ("base", 2): (60.0, 45.0),
+               ("other", 1): (55.0, 39.0), ("other", 2): (58.0, 47.0)}  # fmt: skip
+    order = []
+
+    def one(label, seed):
+        order.append((label, seed))
+        r1, m = figures[label, seed]
+        return {"method": label, "seed": seed, "rank1": r1, "mAP": m}
+
+    monkeypatch.setattr(b, "one", one)
+    monkeypatch.setattr("sys.argv", ["reid_synthetic.py", "--seeds", "2", "--workers", "1"])
+    b.main()
+    assert order == [("base", 1), ("other", 1), ("base", 2), ("other", 2)]
+    doc = json.loads((tmp_path / "out" / "results.json").read_text())
+    other = {r["metric"]: r for r in doc["rows"] if r["method"] == "other"}
+    assert other["rank1"]["paired"]["baseline"]["mean"] == 1.5  # (+5 - 2) / 2
+    assert other["rank1"]["paired"]["baseline"]["ahead"] == 1
+    assert other["mAP"]["paired"]["baseline"]["mean"] == 0.5  # (-1 + 2) / 2
+    assert all("paired" not in r for r in doc["rows"] if r["method"] == "base")
+    assert "| other | 56.5 ± 2.1 | 43.0 ± 5.7 | +1.50 ± 4.95 (1/2) | +0.50 ± 2.12 (1/2) | 2 |" in (
+        (tmp_path / "out" / "table.md").read_text()
+    )
