@@ -63,6 +63,10 @@ def test_hornet_rows_with_and_without_the_captioner(tmp_path, monkeypatch):
     a, p = load_student(runs / "hn-s1"), load_student(runs / "hp-s1")
     assert a.captioner is not None and p.captioner is None  # rebuilt from spec.json alone
     assert a.spec["captioner"] == str(folder)
+    q = b.caption_quality()  # the captioner on the identities it was and was not fitted on
+    assert q["train"]["images"] == q["test"]["images"] == 6 * 3 * 2
+    for c in q.values():  # a caption that is exact has every word in place
+        assert 0 <= c["exact"] <= c["words"] <= 1
 
 
 def test_the_table_pairs_every_method_with_the_baseline_seed_by_seed(tmp_path, monkeypatch):
