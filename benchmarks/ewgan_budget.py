@@ -1,8 +1,9 @@
 """The fixed EWGAN's choices made on the training folds only (issue #15): how many generator
 steps the share weighting with the support filter needs (``--study steps``), which filter
 of generated rows (``--study filter``), and whether early stopping on the MMD to held-out
-minority rows beats the fixed budget (``--study stop``), and whether fewer critic steps keep
-the stop study's quality within the speed target (``--study speed``).
+minority rows beats the fixed budget (``--study stop``), and whether a cheaper training (fewer
+critic steps, or fewer generator steps at a higher rate) keeps the stop study's quality within
+the speed target (``--study speed``).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --jobs 2
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/ewgan_budget.py --study filter --jobs 2
