@@ -150,7 +150,8 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     data_root()  # rendered (and the captioner fitted) before the workers read them
-    if any(extra for _, extra, _ in METHODS.values()):
+    captioned = any(extra for _, extra, _ in METHODS.values())  # a row reads the captioner
+    if captioned:
         captioner_folder()
     # seed by seed: an interrupted run leaves whole seeds of every method to compare
     jobs = [(label, s) for s in range(1, args.seeds + 1) for label in METHODS]
@@ -181,7 +182,7 @@ def main() -> None:
                      f"{len(rs)} |")  # fmt: skip
     lines += ["", "Mean ± sample std over seeds; − baseline: the paired difference against "
               f"{base} on each shared seed, mean ± std (seeds ahead / shared seeds)."]  # fmt: skip
-    captions = caption_quality() if any(extra for _, extra, _ in METHODS.values()) else None
+    captions = caption_quality() if captioned else None
     if captions:
         lines += ["", "HorNet's captioner (greedy captions against the true ones): "
                   + "; ".join(f"{part} identities' {c['images']} images: {100 * c['exact']:.1f} % "
