@@ -16,20 +16,23 @@ def build_optimizers(method: Method, recipe: Recipe) -> tuple[dict, dict[str, bo
     for name, (params, spec) in method.param_groups().items():
         params = [p for p in params if p.requires_grad]
         s = recipe.train.optimizer.model_dump() if spec is None else spec
+        # CPU and CUDA: one multi-tensor kernel per update op over all parameters instead of a
+        # Python loop over them (PyTorch's default on CPU is the loop)
+        on_device = bool(params) and params[0].device.type in ("cpu", "cuda")
         if s["name"] == "sgd":
+            # foreach, not fused: fused SGD with momentum fails when a parameter gets its first
+            # gradient after the others have momentum (a classifier trained after a warm-up)
             opt = torch.optim.SGD(
                 params,
                 lr=s["lr"],
                 momentum=s.get("momentum", 0.0),
                 weight_decay=s.get("weight_decay", 0.0),
                 nesterov=s.get("nesterov", False),
+                foreach=on_device or None,
             )
         elif s["name"] in ("adam", "adamw"):
             cls = torch.optim.Adam if s["name"] == "adam" else torch.optim.AdamW
-            # one fused kernel over all parameters instead of a Python loop (CPU and CUDA); not
-            # for SGD: fused SGD with momentum fails when a parameter gets its first gradient
-            # after the others have momentum (a classifier trained only after a warm-up)
-            fused = {"fused": True} if params and params[0].device.type in ("cpu", "cuda") else {}
+            fused = {"fused": True} if on_device else {}
             opt = cls(
                 params,
                 lr=s["lr"],
