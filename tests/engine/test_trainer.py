@@ -291,12 +291,16 @@ def test_committed_teacher_folder_is_found_relative_to_the_recipe(tmp_path, monk
     )
 
 
-@pytest.mark.parametrize("method", ["kd", "fitnet"])
+# hksanc: the table holds its squeezed teacher descriptors (Method.teacher_rows), not features
+@pytest.mark.parametrize("method", ["kd", "fitnet", "hksanc"])
 def test_cached_teacher_outputs_train_as_the_teacher_run_on_every_batch(tmp_path, method):
     runs = {}
     for cache in (True, False):
         tree = toy_recipe(tmp_path, method, epochs=2)
         tree["train"]["cache_teacher"] = cache
+        if method == "hksanc":  # the mnist1d recipe's weights (the paper's diverge at lr 0.05)
+            tree["method"]["args"] = {"logit_loss": "kl", "ce_weight": 0.1, "lambda_b": 0.9}
+            tree["method"]["args"]["lambda_is"] = 0.001
         train(load_recipe(base=tree), run_dir=tmp_path / f"c{cache}", quiet=True)
         runs[cache] = _weights(tmp_path / f"c{cache}")
     for k in runs[True]:
@@ -312,7 +316,7 @@ def test_teacher_table_holds_every_sample_and_refuses_past_its_memory_cap(tmp_pa
     teacher = build_teacher(r, data)
     table = TeacherTable.build(teacher, data, True, _no_warning, batch_size=100)
     idx = torch.tensor([3, 250, 0])
-    logits, feats = table(idx)
+    logits, feats, _ = table(idx)
     from advkt.data.augment import to_float
 
     want, want_f = teacher(to_float(data.x[idx], data.mean, data.std), features=True)

@@ -417,3 +417,30 @@ def test_two_processes_keep_the_discriminator_in_sync(tmp_path, monkeypatch):
     assert any(k.startswith("disc.") for k in r0)
     for k in r0:
         torch.testing.assert_close(r0[k], r1[k], rtol=0, atol=0, msg=k)
+
+
+def test_a_teacher_table_holds_the_squeezed_teacher_descriptors_in_place_of_features():
+    """With a teacher table the step reads a^t_p from the table's rows (computed once), not from
+    features: the same loss as computing them from the batch's teacher features."""
+    from advkt.engine.batches import TeacherTable
+
+    torch.manual_seed(0)
+    m, _ = _pair()
+    x = torch.randn(10, 1, 8)
+    with torch.no_grad():
+        logits, feats = m.teacher(x, features=True)
+    table = TeacherTable(logits, feats).with_rows(m, batch_size=4)  # 3 chunks
+    assert table.feats is None and table.rows["a_t"].shape[0] == 10
+    idx = torch.tensor([7, 2, 9])
+    t_logits, t_feats, rows = table(idx)
+    assert t_feats is None
+    y = torch.tensor([0, 1, 2])
+    from_rows = Batch(x=x[idx], y=y, t_logits=t_logits, cache=rows)
+    torch.manual_seed(1)
+    got = m.student_loss(from_rows)["is"]
+    torch.manual_seed(1)
+    want = m.student_loss(_batch(m, x[idx], y))["is"]
+    torch.testing.assert_close(got, want)
+    # without L_is there is nothing to hold: the table keeps the features
+    m0, _ = _pair(lambda_is=0.0)
+    assert TeacherTable(logits, feats).with_rows(m0, batch_size=4).feats is feats

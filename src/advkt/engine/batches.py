@@ -28,18 +28,47 @@ class TeacherTable:
 
     Without augmentation and without an attack a training sample is the same tensor every epoch,
     so the teacher's logits (and features) on it are too: a distiller's step then reads them by
-    sample index instead of running the teacher (``train.cache_teacher``; on by default).
+    sample index instead of running the teacher (``train.cache_teacher``; on by default). A
+    method whose steps read the features only through per-sample rows of its own
+    (:meth:`~advkt.methods.base.Method.teacher_rows`) gets those rows instead (:meth:`with_rows`).
     """
 
-    def __init__(self, logits: torch.Tensor, feats: Features | None) -> None:
-        self.logits, self.feats = logits, feats
+    def __init__(
+        self,
+        logits: torch.Tensor,
+        feats: Features | None,
+        rows: dict[str, torch.Tensor] | None = None,
+    ) -> None:
+        self.logits, self.feats, self.rows = logits, feats, rows or {}
 
-    def __call__(self, idx: torch.Tensor) -> tuple[torch.Tensor, Features | None]:
+    def __call__(
+        self, idx: torch.Tensor
+    ) -> tuple[torch.Tensor, Features | None, dict[str, torch.Tensor]]:
+        """The logits, features (None if the table holds none) and rows of samples ``idx``."""
+        rows = {k: v[idx] for k, v in self.rows.items()}
         f = self.feats
         if f is None:
-            return self.logits[idx], None
+            return self.logits[idx], None, rows
         blocks = [[b[idx] for b in stage] for stage in f.blocks]
-        return self.logits[idx], Features(f.stem[idx], blocks, f.pooled[idx])
+        return self.logits[idx], Features(f.stem[idx], blocks, f.pooled[idx]), rows
+
+    def with_rows(self, method: Method, batch_size: int) -> TeacherTable:
+        """The table with ``method.teacher_rows`` of every sample in place of the features, or
+        this table where the method has none (call it after the method's ``prepare``: the rows
+        may read parts fitted there)."""
+        if self.feats is None:
+            return self
+        parts = []
+        for i in range(0, len(self.logits), batch_size):
+            idx = torch.arange(i, min(i + batch_size, len(self.logits)), device=self.logits.device)
+            logits, feats, _ = self(idx)
+            with torch.no_grad():
+                out = method.teacher_rows(logits, feats)
+            if out is None:
+                return self
+            parts.append(out)
+        rows = {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
+        return TeacherTable(self.logits, None, rows)
 
     @classmethod
     def build(
@@ -191,9 +220,10 @@ def _batches(method, teacher, data, y_train, recipe, epoch, device, autocast, ra
         if data.domain is not None:
             batch.domain = data.domain[idx]
         if table is not None and method.teacher_on_batch:
-            batch.t_logits, feats = table(idx)
+            batch.t_logits, feats, rows = table(idx)
             if method.teacher_features:
                 batch.t_feats = feats
+            batch.cache.update(rows)
         elif teacher is not None and method.teacher_on_batch:
             with torch.no_grad(), autocast():
                 if method.teacher_features:

@@ -247,6 +247,8 @@ def setup(
                 ),
                 stream,
             )
+    if table is not None:  # after prepare or the resume: the rows may read parts fitted there
+        run.table = table.with_rows(method, recipe.train.eval_batch_size)
     return run
 
 

@@ -136,6 +136,18 @@ class Method(nn.Module):
         resume the fitted parts come back from the checkpoint, so anything that must hold
         during training (frozen parts) belongs in ``__init__`` or ``train``, not here."""
 
+    def teacher_rows(
+        self, t_logits: torch.Tensor, t_feats: Features
+    ) -> dict[str, torch.Tensor] | None:
+        """Per-sample tensors a step derives from the frozen teacher's outputs alone (and from
+        parts that stay frozen after ``prepare``), for a method whose steps read ``t_feats``
+        only through them, e.g. HKSANC's squeezed teacher descriptors. With a teacher table
+        (:class:`advkt.engine.batches.TeacherTable`) the engine computes them once for every
+        training sample and puts each batch's rows in ``batch.cache`` under their names, with
+        ``batch.t_feats`` left None; without one the method calls this on each batch itself.
+        None (the default): the steps read ``batch.t_feats``."""
+        return None
+
     def student_spec(self, spec: dict) -> dict:
         """The architecture spec saved beside the student's weights (``spec.json``), given the
         recipe's student ``spec``: unchanged unless the method changes the student's network

@@ -225,6 +225,7 @@ class HKSANC(Method):
             for k, js, jt in self._blocks
         )
         est_w = [ft.blocks[k][jt].shape[1] for k, _, jt in self._blocks]
+        self._t_widths = est_w  # a^t_p's lengths, side by side in the teacher rows
         self.s_side = _Side(
             w_s, est_w, points, guide, desc_dim, use_hat, detach_hat, external_head=student_g_head
         )
@@ -280,13 +281,25 @@ class HKSANC(Method):
         return self
 
     # ------------------------------------------------------------------ descriptors
-    def teacher_descriptors(self, batch: Batch) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def teacher_squeeze(self, tf) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """[(a^t_p, M^t_p)] per supervision point from the teacher's features ``tf``."""
+        feats = [tf.blocks[k][jt].float() for k, _, jt in self._blocks]
+        return self.t_side.squeeze(feats, [f.float() for f in tf.stages])
+
+    def teacher_rows(self, t_logits, t_feats) -> dict[str, torch.Tensor] | None:
+        """The squeezed teacher descriptors, all points side by side (N, Σ_p C_t): a function
+        of the frozen teacher's features and the teacher side frozen after :meth:`prepare`, so
+        with a teacher table the engine computes them once for every sample."""
+        if self.lambda_is <= 0:
+            return None
+        with torch.no_grad():
+            return {"a_t": torch.cat([a for a, _ in self.teacher_squeeze(t_feats)], 1)}
+
+    def teacher_descriptors(self, batch: Batch) -> list[torch.Tensor]:
+        """[a^t_p] per supervision point: the table's rows, or computed from ``batch.t_feats``."""
         if "a_t" not in batch.cache:
-            tf = batch.t_feats
-            feats = [tf.blocks[k][jt].float() for k, _, jt in self._blocks]
-            with torch.no_grad():
-                batch.cache["a_t"] = self.t_side.squeeze(feats, [f.float() for f in tf.stages])
-        return batch.cache["a_t"]
+            batch.cache.update(self.teacher_rows(batch.t_logits, batch.t_feats))
+        return batch.cache["a_t"].split(self._t_widths, 1)
 
     def student_descriptors(self, feats) -> list[tuple[torch.Tensor, torch.Tensor]]:
         points = [feats.blocks[k][js] for k, js, _ in self._blocks]
@@ -351,7 +364,7 @@ class HKSANC(Method):
         if self.lambda_is > 0:
             a_t = self.teacher_descriptors(batch)
             a_s = self.student_descriptors(feats)
-            l_is = sum(self._sq(xs.float() - xt) for (xs, _), (xt, _) in zip(a_s, a_t))
+            l_is = sum(self._sq(xs.float() - xt) for (xs, _), xt in zip(a_s, a_t))
             out["is"], loss = l_is, loss + self.lambda_is * l_is
         if self.ce_weight > 0:
             out["ce"] = labelled_ce(s, batch.y)
@@ -423,7 +436,6 @@ class HKSANC(Method):
         with eval_mode(self):
             _, tf = self.teacher(x, features=True)
             _, sf = self.student(x, features=True)
-            batch = Batch(x=x, y=torch.full((x.shape[0],), -1, device=x.device), t_feats=tf)
-            a_t = self.teacher_descriptors(batch)
+            a_t = self.teacher_squeeze(tf)
             a_s = self.student_descriptors(sf)
         return [(mt, ms) for (_, mt), (_, ms) in zip(a_t, a_s)]
