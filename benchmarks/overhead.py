@@ -3,7 +3,11 @@
 1. One epoch of KD through the engine (``advkt.engine.trainer.train_epoch``) against a bare
    PyTorch loop doing the same computation (teacher forward under no_grad, student forward,
    0.1·CE + 0.9·T²·KL, SGD step) on the same in-memory tensors, alternating in one process.
-2. One epoch of HKSANC against one epoch of KD through the engine, same pair, same data.
+2. One epoch of HKSANC against one epoch of KD through the engine, same pair, same data: with
+   the teacher run on every batch, and, for a pair whose recipe trains without augmentation
+   (mnist1d), also as its benchmark trains them, reading the teacher table
+   (:class:`advkt.engine.batches.TeacherTable`: KD the teacher's logits, HKSANC the logits and
+   its squeezed teacher descriptors, computed once).
 
 Reports medians over the repeats and their ratios (targets: engine/bare <= 1.10,
 HKSANC/KD <= 1.5). Usage:
@@ -17,11 +21,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from contextlib import nullcontext
 
 import torch
 import torch.nn.functional as F
 
 from advkt.data.augment import to_float
+from advkt.engine.batches import TeacherTable
 from advkt.engine.run import bare_run, build_method
 from advkt.engine.splits import load_splits
 from advkt.engine.teacher import model_spec
@@ -39,10 +45,14 @@ SAME_UPDATE = [
     "train.schedule.name=constant",
     "data.augment={}",
 ]
-PAIRS = {
-    "mnist1d": ("recipes/mnist1d/kd_cnn1d128_cnn1d32.yaml", []),
+PAIRS = {  # recipe, overrides, whether its training reads a teacher table (no augmentation)
+    "mnist1d": ("recipes/mnist1d/kd_cnn1d128_cnn1d32.yaml", [], True),
     # 1,280 CIFAR-10 training images: 20 steps an epoch
-    "cifar10": ("recipes/cifar10/budget/kd_resnet20_resnet8.yaml", ["data.train_subset=1280"]),
+    "cifar10": (
+        "recipes/cifar10/budget/kd_resnet20_resnet8.yaml",
+        ["data.train_subset=1280"],
+        False,
+    ),
 }
 
 
@@ -66,15 +76,18 @@ def setup(recipe_path: str, overrides: list[str], method: str, batch: int):
     return r, data, teacher, m
 
 
-def engine_epoch(r, data, teacher, m) -> float:
+def engine_epoch(r, data, teacher, m, table=None) -> float:
     run = bare_run(r, m, teacher, data, torch.device("cpu"))
+    run.table = table
     t0 = time.perf_counter()
     train_epoch(run, 0)
     return time.perf_counter() - t0
 
 
 def bare_epoch(r, data, teacher, student) -> float:
-    opt = torch.optim.SGD(student.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
+    opt = torch.optim.SGD(
+        student.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4, foreach=True
+    )
     x_all, y_all, b = data.train.x, data.train.y, r.train.batch_size
     order = torch.randperm(len(y_all), generator=torch.Generator().manual_seed(0))
     student.train()
@@ -99,22 +112,37 @@ def main() -> None:
     ap.add_argument("--pair", choices=sorted(PAIRS), default="mnist1d")
     ap.add_argument("--out", default=None, help="default: benchmarks/results/overhead-<pair>")
     args = ap.parse_args()
-    recipe, extra = PAIRS[args.pair]
+    recipe, extra, tabled = PAIRS[args.pair]
     r, data, teacher, kd = setup(recipe, [*extra, *SAME_UPDATE], "kd", args.batch)
     _, _, _, hk = setup(recipe, [*extra, *SAME_UPDATE], "hksanc", args.batch)
     hk.prepare(lambda e: [])  # teacher-side estimators stay as initialised: same cost per step
+    tables = {}
+    if tabled:  # as run.setup builds them (after prepare: HKSANC's rows read its teacher side)
+        tables["kd"] = TeacherTable.build(teacher, data.train, False, nullcontext, 1024)
+        hk_table = TeacherTable.build(teacher, data.train, True, nullcontext, 1024)
+        tables["hksanc"] = hk_table.with_rows(hk, 1024)
     times = {"bare": [], "engine_kd": [], "engine_hksanc": []}
+    times.update({f"engine_{k}_table": [] for k in tables})
     engine_epoch(r, data, teacher, kd)  # warm-up
     bare_epoch(r, data, teacher, kd.student)
     for _ in range(args.repeats):
         times["bare"].append(bare_epoch(r, data, teacher, kd.student))
         times["engine_kd"].append(engine_epoch(r, data, teacher, kd))
         times["engine_hksanc"].append(engine_epoch(r, data, teacher, hk))
+        for k, m in (("kd", kd), ("hksanc", hk)):
+            if k in tables:
+                times[f"engine_{k}_table"].append(engine_epoch(r, data, teacher, m, tables[k]))
     med = {k: statistics.median(v) for k, v in times.items()}
+
+    def over(a: str, b: str) -> list[float]:
+        return [x / y for x, y in zip(times[a], times[b])]
+
     ratios = {
-        "engine_over_bare": [e / b for e, b in zip(times["engine_kd"], times["bare"])],
-        "hksanc_over_kd": [h / k for h, k in zip(times["engine_hksanc"], times["engine_kd"])],
+        "engine_over_bare": over("engine_kd", "bare"),
+        "hksanc_over_kd": over("engine_hksanc", "engine_kd"),
     }
+    if tables:
+        ratios["hksanc_over_kd_table"] = over("engine_hksanc_table", "engine_kd_table")
     for k, v in med.items():
         print(f"{k:>14}: median epoch {v:.3f} s over {args.repeats} repeats")
     for k, v in ratios.items():
