@@ -109,6 +109,10 @@ class TrainSpec(_Strict):
     optimizer: OptimSpec = Field(default_factory=OptimSpec)
     schedule: ScheduleSpec = Field(default_factory=ScheduleSpec)
     grad_clip: float | None = Field(None, gt=0)
+    # max-norm constraint on the student group's weights after each step: every unit's incoming
+    # weight vector (a row of a linear weight, a convolution's filter) rescaled to L2 norm <= c
+    # (Hinton et al. 2012; Srivastava et al. 2014, who use c = 3-4 with high learning rates)
+    max_norm: float | None = Field(None, gt=0)
     # autocast: bf16 on CUDA and on CPUs (fast where the CPU has AMX / AVX-512 BF16), fp16 on CUDA
     amp: Literal["none", "bf16", "fp16"] = "none"
     device: str = "auto"

@@ -477,3 +477,26 @@ def test_the_schedule_counts_the_epochs_real_steps_with_domain_batches(tmp_path,
     assert len(lrs) == 16
     assert all(a > b > 0 for a, b in zip(lrs, lrs[1:]))  # one cosine over the 16 steps
     assert lrs[-1] == pytest.approx(0.05 * 0.5 * (1 + math.cos(math.pi * 15 / 16)))
+
+
+def test_max_norm_bounds_every_units_incoming_weights_after_each_step(tmp_path):
+    """train.max_norm: every weight row of the trained student ends with L2 norm <= c, where the
+    same run without it has rows above c; biases are left alone."""
+    rows = {}
+    for c in (None, 0.5):
+        tree = toy_recipe(tmp_path, "student", epochs=2)
+        tree["train"]["max_norm"] = c
+        train(load_recipe(base=tree), run_dir=tmp_path / f"c{c}", quiet=True)
+        w = _weights(tmp_path / f"c{c}")
+        rows[c] = torch.cat([v.flatten(1).norm(dim=1) for v in w.values() if v.ndim >= 2])
+    assert rows[None].max() > 0.6  # the constraint binds: without it, rows grow past c
+    assert rows[0.5].max() <= 0.5 * (1 + 1e-5)
+
+
+def test_max_norm_must_be_positive(tmp_path):
+    from advkt.recipe import RecipeError
+
+    tree = toy_recipe(tmp_path, "student", epochs=1)
+    tree["train"]["max_norm"] = 0
+    with pytest.raises(RecipeError, match="max_norm"):
+        load_recipe(base=tree)

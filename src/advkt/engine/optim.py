@@ -60,3 +60,13 @@ def lr_factor(recipe: Recipe, epoch: float) -> float:
         t = (epoch - s.warmup_epochs) / max(1e-8, total - s.warmup_epochs)
         return 0.5 * (1 + math.cos(math.pi * min(1.0, t)))
     return 1.0
+
+
+@torch.no_grad()
+def max_norm_(params: list[torch.Tensor], c: float) -> None:
+    """Max-norm constraint in place: each weight tensor's slices along dim 0 (a unit's incoming
+    weights: a row of a linear layer, a filter of a convolution) rescaled to L2 norm <= ``c``;
+    biases and normalisation parameters (fewer than 2 dims) untouched."""
+    for p in params:
+        if p.ndim >= 2:
+            p.renorm_(2, 0, c)

@@ -28,7 +28,7 @@ from advkt.engine import checkpoint as ckpt
 from advkt.engine import lock, overfitting
 from advkt.engine.batches import epoch_batches
 from advkt.engine.evaluation import accuracy
-from advkt.engine.optim import lr_factor
+from advkt.engine.optim import lr_factor, max_norm_
 from advkt.engine.overfitting import attack_accuracies
 from advkt.engine.run import Run, setup
 from advkt.engine.teacher import is_trained, teacher_run
@@ -98,6 +98,8 @@ def train_epoch(run: Run, epoch: int) -> dict[str, float]:
                     scaler.unscale_(opt)
                 nn.utils.clip_grad_norm_(params[name], t.grad_clip)
             scaler.step(opt) if scaler else opt.step()
+            if t.max_norm is not None and name == "student":
+                max_norm_(params[name], t.max_norm)
             method.after_step(name, opt.param_groups[0]["lr"])
             vals = torch.stack([v.detach().float() for v in out.values()])
             key = (name, *out)
