@@ -152,10 +152,12 @@ METRICS = ("auc", "ap", "acc", "nmi", "ari", "f1")
 def paired_lines(
     groups: dict[tuple[str, str], list[dict]], dataset: str, a: str = "savgae"
 ) -> list[str]:
-    """Markdown table: ``a`` − each peer per metric on the seeds both ran, and seeds ``a`` leads."""
+    """Markdown table: ``a`` − each peer, then − each of its variants run (the ablations,
+    ``savgae-*``), per metric on the seeds both ran, and on how many seeds ``a`` leads."""
     ra = {r["seed"]: r for r in groups.get((a, dataset), [])}
+    variants = sorted(m for m, d in groups if d == dataset and m.startswith(f"{a}-"))
     rows = []
-    for b in reversed(PEERS):  # ARGVA, the peer to beat, first
+    for b in [*reversed(PEERS), *variants]:  # ARGVA, the peer to beat, first
         rb = {r["seed"]: r for r in groups.get((b, dataset), [])}
         cells, seeds = [], set()
         for metric in METRICS:
@@ -169,8 +171,8 @@ def paired_lines(
     if not rows:
         return []
     return [
-        f"{a} − peer, paired by seed (mean ± std of the difference in points, and on how many "
-        f"of the seeds both ran {a} is ahead):",
+        f"{a} − peer (and − each ablation), paired by seed (mean ± std of the difference in "
+        f"points, and on how many of the seeds both ran {a} is ahead):",
         "",
         "| | seeds | " + " | ".join(m.upper() for m in METRICS) + " |",
         "|---|---|" + "---|" * len(METRICS),

@@ -37,6 +37,24 @@ def test_paired_difference_uses_common_seeds_only(tmp_path):
     assert cells[2] == "1.5 ± 4.9 (1/2)"
 
 
+def test_each_ablation_is_paired_with_savgae_after_the_peers(tmp_path):
+    recs = [
+        _rec("savgae", 0, 0.90, 0.60),
+        _rec("savgae", 1, 0.92, 0.50),
+        _rec("argva", 0, 0.89, 0.62),
+        _rec("argva", 1, 0.90, 0.45),
+        _rec("savgae-noadv", 0, 0.91, 0.55),
+        _rec("savgae-noadv", 1, 0.90, 0.52),
+    ]
+    (tmp_path / "records-Cora.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    lines = summarise(tmp_path, "savgae-planetoid", "test")[1].read_text().splitlines()
+    first = [line.split("|")[1].strip() for line in lines if line.startswith("| savgae − ")]
+    assert first == ["savgae − argva", "savgae − savgae-noadv"]
+    row = lines[[line.startswith("| savgae − savgae-noadv |") for line in lines].index(True)]
+    # AUC: -1.0 and +2.0 points -> 0.5 ± 2.1, ahead on one of the two seeds
+    assert [c.strip() for c in row.strip("|").split("|")][2] == "0.5 ± 2.1 (1/2)"
+
+
 def test_seed_span():
     assert seed_span([0, 1, 2, 5, 7, 8]) == "0-2, 5, 7-8"
     assert seed_span([3]) == "3"
