@@ -412,6 +412,37 @@ def test_an_unknown_optimiser_in_a_methods_own_spec_is_an_error(tmp_path):
         build_optimizers(Odd(), r)
 
 
+def test_sgd_is_the_multi_tensor_update_and_matches_the_loop_with_a_late_gradient(tmp_path):
+    """The recipe's SGD is built with foreach (one kernel per update op on CPU) and gives the
+    loop's numbers bit for bit, also for a parameter whose first gradient comes after the others
+    have momentum (the case that rules fused SGD out)."""
+    from advkt.engine.optim import build_optimizers
+
+    class Two(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = torch.nn.Parameter(torch.ones(3)), torch.nn.Parameter(torch.ones(2))
+
+        def param_groups(self):
+            return {"student": ([self.a, self.b], None)}
+
+    tree = toy_recipe(tmp_path, "kd", epochs=1)
+    tree["train"]["optimizer"] = {"name": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True,
+                                  "weight_decay": 1e-3}  # fmt: skip
+    m, ref = Two(), Two()
+    opt = build_optimizers(m, load_recipe(base=tree))[0]["student"]
+    assert opt.defaults["foreach"] is True
+    loop = torch.optim.SGD([ref.a, ref.b], lr=0.1, momentum=0.9, nesterov=True,
+                           weight_decay=1e-3, foreach=False)  # fmt: skip
+    for step in range(5):
+        for net, o in ((m, opt), (ref, loop)):
+            o.zero_grad(set_to_none=True)
+            loss = (net.a**2).sum() + ((net.b**3).sum() if step >= 2 else 0)
+            loss.backward()
+            o.step()
+    assert torch.equal(m.a, ref.a) and torch.equal(m.b, ref.b)
+
+
 def test_an_untrained_teacher_recipe_is_refused_by_build_teacher_and_trained_by_train(
     tmp_path, monkeypatch
 ):
