@@ -16,15 +16,23 @@ def _rec(method, seed, auc, acc=None, dataset="Cora"):
     return r
 
 
+def _write(folder, recs):
+    (folder / "records-Cora.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+
+
+# SAVGAE and ARGVA on seeds 0-1
+PAIR = [
+    _rec("savgae", 0, 0.90, 0.60),
+    _rec("savgae", 1, 0.92, 0.50),
+    _rec("argva", 0, 0.89, 0.62),
+    _rec("argva", 1, 0.90, 0.45),
+]
+
+
 def test_paired_difference_uses_common_seeds_only(tmp_path):
-    recs = [
-        _rec("savgae", 0, 0.90, 0.60),
-        _rec("savgae", 1, 0.92, 0.50),
-        _rec("argva", 0, 0.89, 0.62),
-        _rec("argva", 1, 0.90, 0.45),
-        _rec("argva", 2, 0.10, 0.10),  # no SAVGAE run on seed 2: must not enter the pairing
-    ]
-    (tmp_path / "records-Cora.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    # no SAVGAE run on seed 2: must not enter the pairing
+    recs = [*PAIR, _rec("argva", 2, 0.10, 0.10)]
+    _write(tmp_path, recs)
     _, table = summarise(tmp_path, "savgae-planetoid", "test")
     text = table.read_text()
     assert "| argva | 3 / 3 |" in text
@@ -38,15 +46,8 @@ def test_paired_difference_uses_common_seeds_only(tmp_path):
 
 
 def test_each_ablation_is_paired_with_savgae_after_the_peers(tmp_path):
-    recs = [
-        _rec("savgae", 0, 0.90, 0.60),
-        _rec("savgae", 1, 0.92, 0.50),
-        _rec("argva", 0, 0.89, 0.62),
-        _rec("argva", 1, 0.90, 0.45),
-        _rec("savgae-noadv", 0, 0.91, 0.55),
-        _rec("savgae-noadv", 1, 0.90, 0.52),
-    ]
-    (tmp_path / "records-Cora.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    recs = [*PAIR, _rec("savgae-noadv", 0, 0.91, 0.55), _rec("savgae-noadv", 1, 0.90, 0.52)]
+    _write(tmp_path, recs)
     lines = summarise(tmp_path, "savgae-planetoid", "test")[1].read_text().splitlines()
     first = [line.split("|")[1].strip() for line in lines if line.startswith("| savgae − ")]
     assert first == ["savgae − argva", "savgae − savgae-noadv"]
@@ -62,7 +63,7 @@ def test_seed_span():
 
 def test_no_pairing_without_both_methods(tmp_path):
     recs = [_rec("gae", 0, 0.9, 0.5), _rec("gae", 1, 0.8, 0.4)]
-    (tmp_path / "records-Cora.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    _write(tmp_path, recs)
     _, table = summarise(tmp_path, "savgae-planetoid", "test")
     assert "paired" not in table.read_text()
 
@@ -71,7 +72,7 @@ def test_peers_are_checked_against_their_published_figures(tmp_path):
     # published Cora: GAE AUC 91.0, ARGA ACC 64.0; tolerances 1.5 and 3 points below
     recs = [_rec("gae", 0, 0.900), _rec("gae", 1, 0.890), _rec("arga", 0, 0.93, 0.60)]
     recs[0]["time_link_s"] = 1.0
-    (tmp_path / "records-Cora.jsonl").write_text("".join(json.dumps(r) + "\n" for r in recs))
+    _write(tmp_path, recs)
     results, table = summarise(tmp_path, "savgae-planetoid", "test")
     text = table.read_text()
     assert "- gae AUC: 89.5 against 91.0 (-1.5: within 1.5)" in text
