@@ -225,7 +225,6 @@ class HKSANC(Method):
             for k, js, jt in self._blocks
         )
         est_w = [ft.blocks[k][jt].shape[1] for k, _, jt in self._blocks]
-        self._t_widths = est_w  # a^t_p's lengths, side by side in the teacher rows
         self.s_side = _Side(
             w_s, est_w, points, guide, desc_dim, use_hat, detach_hat, external_head=student_g_head
         )
@@ -299,7 +298,7 @@ class HKSANC(Method):
         """[a^t_p] per supervision point: the table's rows, or computed from ``batch.t_feats``."""
         if "a_t" not in batch.cache:
             batch.cache.update(self.teacher_rows(batch.t_logits, batch.t_feats))
-        return batch.cache["a_t"].split(self._t_widths, 1)
+        return batch.cache["a_t"].split([est.channels for est in self.t_side.est], 1)
 
     def student_descriptors(self, feats) -> list[tuple[torch.Tensor, torch.Tensor]]:
         points = [feats.blocks[k][js] for k, js, _ in self._blocks]
